@@ -1,0 +1,8 @@
+//! One integration-test binary, one module per topic.
+mod support;
+
+mod cli_errors;
+mod example;
+mod podinfo;
+mod properties;
+mod shared_fixtures;
