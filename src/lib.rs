@@ -1,1 +1,130 @@
+//! vaultwire wires HashiCorp Vault into any rendered Helm chart, as a Helm post-renderer.
+//!
+//! The data path, one module each:
+//! [`stream`] (split and join, untouched bytes kept) → [`document`] (parse what must be read) →
+//! [`workload`] (pod templates in every kind, env entries, which key an entry carries) →
+//! [`modes`] (`partial`, `mount`, `full`) → [`vault`] (injector annotations and templates) →
+//! [`prune`] (plaintext no longer needed) → [`report`] (change set, JSON Patch, `--explain`).
+//!
+//! The library does no I/O: [`run`] takes the stream and a [`Config`] and returns the new
+//! stream and a [`Report`]. The CLI, the WASM build and the Helm plugins are shells over it.
+//!
+//! Dependencies: `serde-saphyr` reads and writes YAML (maintained, pure Rust, quotes YAML 1.1
+//! look-alikes such as `"on"`); `serde_json` with `preserve_order` is the document model (keys
+//! keep their order); `json-patch` turns a changed document into RFC 6902 operations; `serde`
+//! derives the config and report; `clap` parses the CLI's flags.
+#![forbid(unsafe_code)]
 
+pub mod config;
+pub mod document;
+pub mod error;
+pub mod modes;
+pub mod prune;
+pub mod report;
+pub mod stream;
+pub mod vault;
+pub mod workload;
+pub mod yaml;
+
+pub use config::{Config, Mode};
+pub use error::{Error, ErrorKind, Result};
+pub use report::Report;
+
+use document::Document;
+use modes::{full, mount::InjectorFiles, partial::SyncedSecret, Wiring};
+use report::{DocumentPatch, Located};
+use stream::Emit;
+use vault::VaultPath;
+use workload::KeySet;
+
+/// The result of a run: the output stream and what was done.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub stream: String,
+    pub report: Report,
+}
+
+/// Applies the configured mode to a rendered stream.
+pub fn run(input: &str, config: &Config) -> Result<Output> {
+    let mode = config.validate()?;
+    let stream = stream::split(input);
+    let mut docs = Document::read_all(stream.chunks)?;
+    let mut report = Report {
+        mode: mode.to_string(),
+        option: mode.option_letter().to_string(),
+        ..Report::default()
+    };
+
+    let keys = match mode {
+        Mode::Full if config.keys.is_empty() => {
+            let secret = config.existing_secret.as_deref().unwrap_or_default();
+            full::infer_keys(&docs, &config.targets, secret)?
+        }
+        _ => config.keys.clone(),
+    };
+    let keys = KeySet::new(keys, config.aliases.clone());
+    report.keys = keys.keys.clone();
+
+    let synced;
+    let injector;
+    let wiring: &dyn Wiring = match mode {
+        Mode::Partial | Mode::Full => {
+            synced = SyncedSecret {
+                secret: config.existing_secret.clone().unwrap_or_default(),
+            };
+            synced.check_not_rendered(&docs)?;
+            &synced
+        }
+        Mode::Mount => {
+            let path = VaultPath::parse(
+                config.vault.secret_path.as_deref().unwrap_or_default(),
+                config.kv_version(),
+            )?;
+            report.vault_path = Some(path.describe());
+            injector = InjectorFiles::new(
+                path,
+                config.vault.role.clone(),
+                config.vault.secret_volume_path.clone(),
+                &keys.keys,
+                &config.vault.annotations,
+                config.force,
+            )?;
+            &injector
+        }
+    };
+
+    let rewritten = modes::rewrite(&mut docs, &keys, &config.targets, wiring, &mut report)?;
+    if !config.keep_plaintext {
+        prune::plaintext(&mut docs, &rewritten.moved, &mut report);
+    }
+    modes::warnings(&docs, &keys, &config.targets, &rewritten.carried, &mut report);
+    if config.strict && !report.warnings.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Strict,
+            format!(
+                "--strict: {} warning(s): {}",
+                report.warnings.len(),
+                report.warnings.join("; ")
+            ),
+        ));
+    }
+
+    let mut parts = Vec::with_capacity(docs.len());
+    for doc in &docs {
+        if doc.dropped {
+            parts.push(Emit::Dropped);
+        } else if let (true, Some(value), Some(original)) = (doc.changed(), &doc.value, &doc.original) {
+            report.patches.push(DocumentPatch {
+                at: Located::from(&doc.place()),
+                patch: json_patch::diff(original, value),
+            });
+            parts.push(Emit::Rewritten(&doc.chunk, yaml::to_string(value)));
+        } else {
+            parts.push(Emit::Original(&doc.chunk));
+        }
+    }
+    Ok(Output {
+        stream: stream::join(stream.bom, &parts),
+        report,
+    })
+}

@@ -1,1 +1,179 @@
-fn main(){}
+//! The `vaultwire` command: flags and config file in, stream on stdin, stream on stdout.
+//! Exit codes: 0 success, 1 the stream could not be wired (bad YAML, conflict, --strict
+//! warnings), 2 usage or configuration error. On any error stdout stays empty.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use vaultwire::{Config, Error, ErrorKind, Mode};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "vaultwire",
+    version,
+    about = "Wire HashiCorp Vault into a rendered Helm chart (a Helm post-renderer)",
+    after_help = "Reads the rendered stream on stdin and writes it to stdout. Flags override the config file."
+)]
+struct Cli {
+    /// Config file (YAML); flags override it
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// partial (A) | mount (B) | full (C)
+    #[arg(short, long, value_name = "MODE")]
+    mode: Option<String>,
+    /// Configuration key to source from Vault (repeatable)
+    #[arg(short, long = "key", value_name = "KEY")]
+    keys: Vec<String>,
+    /// ENV=KEY: env entry ENV carries key KEY (repeatable)
+    #[arg(long = "alias", value_name = "ENV=KEY")]
+    aliases: Vec<String>,
+    /// partial/full: the Secret your operator syncs from Vault
+    #[arg(long, value_name = "NAME")]
+    secret: Option<String>,
+    /// mount: KV path, kv/data/app/config or kv/app/config
+    #[arg(long, value_name = "PATH")]
+    vault_path: Option<String>,
+    /// mount: KV engine version
+    #[arg(long, value_name = "1|2")]
+    kv_version: Option<u8>,
+    /// mount: Vault Kubernetes-auth role
+    #[arg(long, value_name = "ROLE")]
+    role: Option<String>,
+    /// mount: directory the injector writes to [default: the pod's, else /vault/secrets]
+    #[arg(long, value_name = "DIR")]
+    mount_path: Option<String>,
+    /// mount: extra injector annotation NAME=VALUE, prefix optional (repeatable)
+    #[arg(long = "annotation", value_name = "NAME=VALUE")]
+    annotations: Vec<String>,
+    /// Only workloads of this kind (repeatable)
+    #[arg(long = "target-kind", value_name = "KIND")]
+    target_kinds: Vec<String>,
+    /// Only workloads whose name matches this glob (repeatable)
+    #[arg(long = "target-name", value_name = "GLOB")]
+    target_names: Vec<String>,
+    /// Only workloads with this label K=V (repeatable, all must match)
+    #[arg(long = "target-label", value_name = "K=V")]
+    target_labels: Vec<String>,
+    /// Only these containers (repeatable)
+    #[arg(long = "target-container", value_name = "NAME")]
+    target_containers: Vec<String>,
+    /// Keep the chart's plaintext keys and objects even when nothing reads them
+    #[arg(long)]
+    keep_plaintext: bool,
+    /// Overwrite existing annotations that disagree
+    #[arg(long)]
+    force: bool,
+    /// Treat warnings as errors
+    #[arg(long)]
+    strict: bool,
+    /// Explain every change on stderr (never a secret value)
+    #[arg(long)]
+    explain: bool,
+    /// Write the change set (with a JSON Patch per document) as JSON to FILE
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+}
+
+fn pair(s: &str, what: &str) -> Result<(String, String), Error> {
+    s.split_once('=')
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .filter(|(a, _)| !a.is_empty())
+        .ok_or_else(|| Error::config(format!("{what} '{s}': expected NAME=VALUE")))
+}
+
+/// The config file, with every flag given on the command line laid over it.
+fn config(cli: &Cli) -> Result<Config, Error> {
+    let mut c = match &cli.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::config(format!("cannot read config file '{}': {e}", path.display())))?;
+            Config::from_yaml(&text).map_err(|e| Error::config(format!("config file {}: {}", path.display(), e.message())))?
+        }
+        None => Config::default(),
+    };
+    if let Some(m) = &cli.mode {
+        c.mode = Some(m.parse::<Mode>()?);
+    }
+    if !cli.keys.is_empty() {
+        c.keys = cli.keys.clone();
+    }
+    for a in &cli.aliases {
+        let (env, key) = pair(a, "alias")?;
+        c.aliases.insert(env, key);
+    }
+    for a in &cli.annotations {
+        let (k, v) = pair(a, "annotation")?;
+        c.vault.annotations.insert(k, v);
+    }
+    for l in &cli.target_labels {
+        let (k, v) = pair(l, "label")?;
+        c.targets.labels.insert(k, v);
+    }
+    macro_rules! over {
+        ($flag:expr, $field:expr) => {
+            if let Some(v) = &$flag {
+                $field = Some(v.clone());
+            }
+        };
+    }
+    over!(cli.secret, c.existing_secret);
+    over!(cli.vault_path, c.vault.secret_path);
+    over!(cli.kv_version, c.vault.kv_version);
+    over!(cli.role, c.vault.role);
+    over!(cli.mount_path, c.vault.secret_volume_path);
+    c.targets.kinds.extend(cli.target_kinds.iter().cloned());
+    c.targets.names.extend(cli.target_names.iter().cloned());
+    c.targets.containers.extend(cli.target_containers.iter().cloned());
+    c.keep_plaintext |= cli.keep_plaintext;
+    c.force |= cli.force;
+    c.strict |= cli.strict;
+    Ok(c)
+}
+
+fn exit_code(e: &Error) -> u8 {
+    match e.kind() {
+        ErrorKind::Config => 2,
+        _ => 1,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vaultwire: {e}");
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<(), Error> {
+    let config = config(cli)?;
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .map_err(|e| Error::new(ErrorKind::Yaml, format!("cannot read stdin as UTF-8 text: {e}")))?;
+    let output = vaultwire::run(&input, &config)?;
+    let stderr = std::io::stderr();
+    if cli.explain {
+        let _ = stderr.lock().write_all(output.report.explain().as_bytes());
+    } else {
+        for w in &output.report.warnings {
+            eprintln!("vaultwire: warning: {w}");
+        }
+    }
+    if let Some(path) = &cli.report {
+        let json = serde_json::to_string_pretty(&output.report).unwrap_or_default();
+        std::fs::write(path, json + "\n")
+            .map_err(|e| Error::config(format!("cannot write report '{}': {e}", path.display())))?;
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(output.stream.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Error::new(ErrorKind::Input, format!("cannot write stdout: {e}")))?;
+    Ok(())
+}

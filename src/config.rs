@@ -1,0 +1,292 @@
+//! The configuration: a YAML file in the integration document's own vocabulary
+//! (`existingSecret`, `vault.secretPath`, `vault.role`, ...), overridden by flags.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The three ways of the integration document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Option A: listed keys come from a Secret synced from Vault; the rest stays as rendered.
+    Partial,
+    /// Option B: Vault Agent Injector annotations; env values become the files it writes.
+    Mount,
+    /// Option C: every configuration key comes from the one synced Secret.
+    Full,
+}
+
+impl Mode {
+    pub fn option_letter(self) -> char {
+        match self {
+            Mode::Partial => 'A',
+            Mode::Mount => 'B',
+            Mode::Full => 'C',
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Mode::Partial => "partial",
+            Mode::Mount => "mount",
+            Mode::Full => "full",
+        })
+    }
+}
+
+impl FromStr for Mode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "partial" | "a" => Ok(Mode::Partial),
+            "mount" | "b" => Ok(Mode::Mount),
+            "full" | "c" => Ok(Mode::Full),
+            _ => Err(Error::config(format!(
+                "unknown mode '{s}': expected partial (A), mount (B) or full (C)"
+            ))),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Mode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Everything vaultwire needs to know. Defaults are the documented defaults.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct Config {
+    pub mode: Option<Mode>,
+    /// The configuration keys to source from Vault (`environment.data` keys).
+    pub keys: Vec<String>,
+    /// Env names that carry a key under another name: `CLICKHOUSE_PASSWORD: ANALYTICS_STORE_PASSWORD`.
+    pub aliases: BTreeMap<String, String>,
+    /// partial/full: the Secret the operator syncs from Vault.
+    pub existing_secret: Option<String>,
+    pub vault: VaultConfig,
+    pub targets: Targets,
+    /// Keep the chart's plaintext Secret/ConfigMap keys even when nothing reads them any more.
+    pub keep_plaintext: bool,
+    /// Overwrite existing annotations that disagree instead of failing.
+    pub force: bool,
+    /// Turn warnings into an error.
+    pub strict: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct VaultConfig {
+    /// `kv/data/portkey/gateway/config` or `kv/portkey/gateway/config` (KV v2 either way).
+    pub secret_path: Option<String>,
+    /// 1 or 2; default 2.
+    pub kv_version: Option<u8>,
+    /// The Vault Kubernetes-auth role of the injector.
+    pub role: Option<String>,
+    /// Where the injector writes files; default the pod's `secret-volume-path` or `/vault/secrets`.
+    pub secret_volume_path: Option<String>,
+    /// Extra injector annotations, passed through (`auth-path`, `namespace`, `agent-limits-cpu`, ...).
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// Which workloads and containers are rewritten. Empty lists match everything; by default every
+/// workload whose env carries a configured key is a target.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct Targets {
+    pub kinds: Vec<String>,
+    /// Glob patterns (`*`, `?`) on `metadata.name`.
+    pub names: Vec<String>,
+    /// Labels that must all match the workload's `metadata.labels`.
+    pub labels: BTreeMap<String, String>,
+    pub containers: Vec<String>,
+}
+
+pub const DEFAULT_SECRET_VOLUME_PATH: &str = "/vault/secrets";
+
+impl Config {
+    /// Parses a config file. Unknown fields are errors that suggest the closest known field.
+    pub fn from_yaml(text: &str) -> Result<Config> {
+        if text.trim().is_empty() {
+            return Ok(Config::default());
+        }
+        serde_saphyr::from_str_with_options::<Config>(text, crate::yaml::options()).map_err(|e| {
+            let msg = e.without_snippet().to_string();
+            let hint = unknown_field_hint(&msg).unwrap_or_default();
+            Error::config(format!("{msg}{hint}"))
+        })
+    }
+
+    /// The mode, or an error that says how to give one.
+    pub fn mode(&self) -> Result<Mode> {
+        self.mode
+            .ok_or_else(|| Error::config("no mode: pass -m partial|mount|full or set `mode:` in the config file"))
+    }
+
+    pub fn kv_version(&self) -> u8 {
+        self.vault.kv_version.unwrap_or(2)
+    }
+
+    /// Checks what can be checked without the stream.
+    pub fn validate(&self) -> Result<Mode> {
+        let mode = self.mode()?;
+        for key in self.keys.iter().chain(self.aliases.values()) {
+            validate_key(key)?;
+        }
+        if let Some(v) = self.vault.kv_version {
+            if v != 1 && v != 2 {
+                return Err(Error::config(format!("kv version {v}: expected 1 or 2")));
+            }
+        }
+        match mode {
+            Mode::Partial | Mode::Full => {
+                let secret = self.existing_secret.as_deref().ok_or_else(|| {
+                    Error::config(format!(
+                        "{mode} mode needs the name of the Secret synced from Vault: pass --secret NAME or set `existingSecret:`"
+                    ))
+                })?;
+                validate_dns_name(secret, "secret name")?;
+                if mode == Mode::Partial && self.keys.is_empty() {
+                    return Err(Error::config(
+                        "partial mode needs the keys to take from Vault: pass -k KEY (repeatable) or set `keys:`",
+                    ));
+                }
+            }
+            Mode::Mount => {
+                if self.keys.is_empty() {
+                    return Err(Error::config(
+                        "mount mode needs the keys to take from Vault: pass -k KEY (repeatable) or set `keys:`",
+                    ));
+                }
+                if self.vault.secret_path.is_none() {
+                    return Err(Error::config(
+                        "mount mode needs the Vault secret path: pass --vault-path kv/data/... or set `vault.secretPath:`",
+                    ));
+                }
+                if let Some(dir) = &self.vault.secret_volume_path {
+                    if !dir.starts_with('/') || dir.contains("..") {
+                        return Err(Error::config(format!(
+                            "secret volume path '{dir}' must be an absolute path without '..'"
+                        )));
+                    }
+                }
+            }
+        }
+        for glob in &self.targets.names {
+            if glob.is_empty() {
+                return Err(Error::config("empty name pattern in targets.names"));
+            }
+        }
+        Ok(mode)
+    }
+}
+
+/// Secret and ConfigMap keys: `[-._a-zA-Z0-9]+`, not `.` or `..` (and so safe as a file name).
+pub fn validate_key(key: &str) -> Result<()> {
+    let ok = !key.is_empty()
+        && key.len() <= 253
+        && key != "."
+        && key != ".."
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::config(format!(
+            "key '{key}' is not a valid Secret key: use letters, digits, '-', '_' and '.'"
+        )))
+    }
+}
+
+fn validate_dns_name(name: &str, what: &str) -> Result<()> {
+    let bytes = name.as_bytes();
+    let ok = !name.is_empty()
+        && name.len() <= 253
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::config(format!(
+            "{what} '{name}' is not a valid Kubernetes name (lower-case letters, digits, '-' and '.')"
+        )))
+    }
+}
+
+/// serde reports ``unknown field `x`, expected one of `a`, `b` ``; add the closest candidate.
+fn unknown_field_hint(msg: &str) -> Option<String> {
+    let rest = msg.split("unknown field `").nth(1)?;
+    let field = rest.split('`').next()?;
+    let expected = rest.split("expected ").nth(1)?;
+    let expected = expected.split(" at line").next().unwrap_or(expected);
+    let candidates = expected
+        .trim_start_matches("one of ")
+        .split([',', ' '])
+        .map(|c| c.trim_matches(|ch: char| ch == '`' || ch.is_whitespace()))
+        .filter(|c| !c.is_empty() && *c != "or");
+    let (best, distance) = candidates
+        .map(|c| (c.to_string(), edit_distance(&field.to_lowercase(), &c.to_lowercase())))
+        .min_by_key(|(_, d)| *d)?;
+    (distance <= 3.max(field.len() / 3)).then(|| format!(" (did you mean `{best}`?)"))
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(row[j + 1])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_accept_option_letters() {
+        assert_eq!("A".parse::<Mode>().unwrap(), Mode::Partial);
+        assert_eq!("b".parse::<Mode>().unwrap(), Mode::Mount);
+        assert_eq!("full".parse::<Mode>().unwrap(), Mode::Full);
+        assert!("D".parse::<Mode>().is_err());
+    }
+
+    #[test]
+    fn unknown_field_suggests_the_closest() {
+        let err = Config::from_yaml("mode: partial\nexistingSecert: x\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("did you mean `existingSecret`?"), "{text}");
+        let err = Config::from_yaml("vault:\n  rol: x\n").unwrap_err();
+        assert!(err.to_string().contains("did you mean `role`?"), "{err}");
+    }
+
+    #[test]
+    fn keys_are_validated() {
+        assert!(validate_key("PORTKEY_CLIENT_AUTH").is_ok());
+        assert!(validate_key("tls.crt").is_ok());
+        assert!(validate_key("a/b").is_err());
+        assert!(validate_key("..").is_err());
+        assert!(validate_key("").is_err());
+    }
+}

@@ -1,0 +1,181 @@
+//! Option B: the Vault Agent Injector writes one file per key, and each env entry carrying the
+//! key becomes that file's path (the app reads a value that is a path from the file).
+//!
+//! Correct by construction: the file is named explicitly (`agent-inject-file-<name>: KEY`), so
+//! vault-k8s' lower-casing of `<name>` cannot move it away from the path the env points to.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use crate::config::DEFAULT_SECRET_VOLUME_PATH;
+use crate::error::{Error, ErrorKind, Place, Result};
+use crate::modes::Wiring;
+use crate::report::{AnnotationChange, Located, Report};
+use crate::vault::{legal_annotation_name, secret_names, VaultPath, PREFIX};
+
+pub struct InjectorFiles {
+    pub path: VaultPath,
+    pub role: Option<String>,
+    /// Configured directory; `None` follows the pod's own `secret-volume-path`.
+    pub volume_path: Option<String>,
+    /// Injector `<name>` per key.
+    pub names: BTreeMap<String, String>,
+    /// Extra annotations from the config, full keys.
+    pub extra: Vec<(String, String)>,
+    pub force: bool,
+}
+
+impl InjectorFiles {
+    pub fn new(
+        path: VaultPath,
+        role: Option<String>,
+        volume_path: Option<String>,
+        keys: &[String],
+        extra: &BTreeMap<String, String>,
+        force: bool,
+    ) -> Result<Self> {
+        let mut full_extra = Vec::new();
+        for (k, v) in extra {
+            let key = if k.contains('/') { k.clone() } else { format!("{PREFIX}{k}") };
+            let name = key.rsplit('/').next().unwrap_or("");
+            if !legal_annotation_name(name) {
+                return Err(Error::config(format!(
+                    "annotation '{key}' is not a legal annotation name (at most 63 characters, letters, digits, '-', '_', '.')"
+                )));
+            }
+            full_extra.push((key, v.clone()));
+        }
+        Ok(InjectorFiles {
+            path,
+            role,
+            volume_path: volume_path.map(|p| p.trim_end_matches('/').to_string()),
+            names: secret_names(keys),
+            extra: full_extra,
+            force,
+        })
+    }
+
+    /// The annotations this pod needs, in a stable order.
+    fn wanted(&self, pod: &Value, dir: &str, keys: &[String], completes: bool) -> Vec<(String, String)> {
+        let existing = |name: &str| pod.pointer(&format!("/metadata/annotations/{}", name.replace('/', "~1")));
+        let global_dir = existing(&format!("{PREFIX}secret-volume-path"))
+            .and_then(Value::as_str)
+            .unwrap_or(DEFAULT_SECRET_VOLUME_PATH)
+            .trim_end_matches('/');
+        let mut wanted = vec![(format!("{PREFIX}agent-inject"), "true".to_string())];
+        if let Some(role) = &self.role {
+            wanted.push((format!("{PREFIX}role"), role.clone()));
+        }
+        if completes {
+            wanted.push((format!("{PREFIX}agent-pre-populate-only"), "true".to_string()));
+        }
+        for key in keys {
+            let n = &self.names[key];
+            wanted.push((format!("{PREFIX}agent-inject-secret-{n}"), self.path.api_path.clone()));
+            wanted.push((format!("{PREFIX}agent-inject-template-{n}"), self.path.template(key)));
+            wanted.push((format!("{PREFIX}agent-inject-file-{n}"), key.clone()));
+            wanted.push((format!("{PREFIX}error-on-missing-key-{n}"), "true".to_string()));
+            let per_name = format!("{PREFIX}secret-volume-path-{n}");
+            if dir != global_dir || existing(&per_name).is_some() {
+                wanted.push((per_name, dir.to_string()));
+            }
+        }
+        wanted.extend(self.extra.iter().cloned());
+        wanted
+    }
+}
+
+impl Wiring for InjectorFiles {
+    fn pod_context(&self, pod: &Value) -> String {
+        self.volume_path.clone().unwrap_or_else(|| {
+            pod.pointer(&format!("/metadata/annotations/{}secret-volume-path", PREFIX.replace('/', "~1")))
+                .and_then(Value::as_str)
+                .unwrap_or(DEFAULT_SECRET_VOLUME_PATH)
+                .trim_end_matches('/')
+                .to_string()
+        })
+    }
+
+    fn entry(&self, dir: &str, env_name: &str, key: &str) -> Value {
+        json!({"name": env_name, "value": format!("{dir}/{key}")})
+    }
+
+    fn finish_pod(
+        &self,
+        pod: &mut Value,
+        keys: &[String],
+        completes: bool,
+        place: &Place,
+        report: &mut Report,
+    ) -> Result<()> {
+        let dir = self.pod_context(pod);
+        let wanted = self.wanted(pod, &dir, keys, completes);
+        let has_role = pod.pointer(&format!("/metadata/annotations/{}role", PREFIX.replace('/', "~1"))).is_some();
+        if self.role.is_none() && !has_role {
+            return Err(Error::config(
+                "mount mode needs the Vault role the injector logs in with: pass --role ROLE or set `vault.role:`",
+            )
+            .at(place.clone()));
+        }
+        let annotations = annotations_mut(pod);
+        for (key, value) in wanted {
+            match annotations.get(&key) {
+                None => {
+                    annotations.insert(key.clone(), Value::String(value));
+                    report.annotation_changes.push(AnnotationChange {
+                        at: Located::from(place),
+                        annotation: key,
+                        action: "added".into(),
+                    });
+                }
+                Some(Value::String(old)) if *old == value => {}
+                Some(old) => {
+                    if !self.force {
+                        let shown = if key.contains("agent-inject-template-") {
+                            "a different template".to_string()
+                        } else {
+                            format!("'{}' where vaultwire writes '{value}'", scalar_text(old))
+                        };
+                        return Err(Error::new(
+                            ErrorKind::Conflict,
+                            format!(
+                                "conflicting annotation {key}: the chart sets {shown}; remove it from the chart's values or pass --force to overwrite it"
+                            ),
+                        )
+                        .at(place.clone()));
+                    }
+                    annotations.insert(key.clone(), Value::String(value));
+                    report.annotation_changes.push(AnnotationChange {
+                        at: Located::from(place),
+                        annotation: key,
+                        action: "overwrote (--force)".into(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The pod template's annotations, created (metadata first) when missing.
+fn annotations_mut(pod: &mut Value) -> &mut Map<String, Value> {
+    let map = pod.as_object_mut().expect("pod templates are objects");
+    if !map.get("metadata").is_some_and(Value::is_object) {
+        let rest = std::mem::take(map);
+        map.insert("metadata".into(), json!({}));
+        map.extend(rest.into_iter().filter(|(k, _)| k != "metadata"));
+    }
+    let meta = map.get_mut("metadata").and_then(Value::as_object_mut).expect("metadata set above");
+    if !meta.get("annotations").is_some_and(Value::is_object) {
+        meta.insert("annotations".into(), json!({}));
+    }
+    meta.get_mut("annotations").and_then(Value::as_object_mut).expect("annotations set above")
+}

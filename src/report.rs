@@ -1,0 +1,189 @@
+//! What vaultwire did and why: a structured change set (with an RFC 6902 JSON Patch per changed
+//! document) and its plain-text form for `--explain`. Never a literal configuration value.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::error::Place;
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub mode: String,
+    /// `A`, `B` or `C`, as the integration document calls the modes.
+    pub option: String,
+    pub keys: Vec<String>,
+    /// How the Vault path was read (mount mode).
+    pub vault_path: Option<String>,
+    pub env_changes: Vec<EnvChange>,
+    pub annotation_changes: Vec<AnnotationChange>,
+    pub removed_keys: Vec<RemovedKey>,
+    pub dropped_documents: Vec<Located>,
+    pub warnings: Vec<String>,
+    pub patches: Vec<DocumentPatch>,
+}
+
+/// Where a change happened, flattened for JSON.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Located {
+    pub document: usize,
+    pub source: Option<String>,
+    pub kind: String,
+    pub name: String,
+}
+
+impl From<&Place> for Located {
+    fn from(p: &Place) -> Self {
+        Located {
+            document: p.document.unwrap_or(0),
+            source: p.source.clone(),
+            kind: p.kind.clone().unwrap_or_default(),
+            name: p.name.clone().unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvChange {
+    #[serde(flatten)]
+    pub at: Located,
+    pub container: String,
+    pub env: String,
+    pub key: String,
+    /// Why the entry carries the key.
+    pub because: String,
+    /// What it was: `literal value`, `secretKeyRef NAME/KEY`, ... (never the value itself).
+    pub before: String,
+    pub after: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnnotationChange {
+    #[serde(flatten)]
+    pub at: Located,
+    pub annotation: String,
+    /// `added`, or `overwritten` under `--force`.
+    pub action: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemovedKey {
+    #[serde(flatten)]
+    pub at: Located,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentPatch {
+    #[serde(flatten)]
+    pub at: Located,
+    /// RFC 6902 operations that turn the input document into the output document.
+    pub patch: json_patch::Patch,
+}
+
+fn describe(at: &Located) -> String {
+    let mut s = format!("document {}", at.document);
+    let what = match (at.kind.is_empty(), at.name.is_empty()) {
+        (false, false) => format!("{} '{}'", at.kind, at.name),
+        (false, true) => at.kind.clone(),
+        _ => String::new(),
+    };
+    let parts: Vec<&str> = [at.source.as_deref().unwrap_or(""), what.as_str()]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect();
+    if !parts.is_empty() {
+        let _ = write!(s, " ({})", parts.join(", "));
+    }
+    s
+}
+
+impl Report {
+    /// The `--explain` text: per document and container, every change and why.
+    pub fn explain(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "vaultwire: mode {} (Option {}), keys: {}",
+            self.mode,
+            self.option,
+            if self.keys.is_empty() { "(none)".to_string() } else { self.keys.join(", ") }
+        );
+        if let Some(p) = &self.vault_path {
+            let _ = writeln!(out, "vaultwire: {p}");
+        }
+        let mut documents: Vec<usize> = self
+            .env_changes
+            .iter()
+            .map(|c| c.at.document)
+            .chain(self.annotation_changes.iter().map(|c| c.at.document))
+            .chain(self.removed_keys.iter().map(|c| c.at.document))
+            .collect();
+        documents.sort_unstable();
+        documents.dedup();
+        for doc in documents {
+            let mut header = None;
+            let mut container = None;
+            for c in self.env_changes.iter().filter(|c| c.at.document == doc) {
+                header.get_or_insert_with(|| describe(&c.at));
+                if container.as_deref() != Some(c.container.as_str()) {
+                    if container.is_none() {
+                        let _ = writeln!(out, "{}:", describe(&c.at));
+                    }
+                    let _ = writeln!(out, "  container '{}':", c.container);
+                    container = Some(c.container.clone());
+                }
+                let _ = writeln!(
+                    out,
+                    "    env {}: {} -> {} (key {}: {})",
+                    c.env, c.before, c.after, c.key, c.because
+                );
+            }
+            let annotations: Vec<&AnnotationChange> =
+                self.annotation_changes.iter().filter(|c| c.at.document == doc).collect();
+            if let Some(first) = annotations.first() {
+                if header.is_none() {
+                    let _ = writeln!(out, "{}:", describe(&first.at));
+                    header = Some(String::new());
+                }
+                let _ = writeln!(out, "  pod template annotations:");
+                for a in annotations {
+                    let _ = writeln!(out, "    {} {}", a.action, a.annotation);
+                }
+            }
+            let removed: Vec<&RemovedKey> = self.removed_keys.iter().filter(|c| c.at.document == doc).collect();
+            if let Some(first) = removed.first() {
+                if header.is_none() {
+                    let _ = writeln!(out, "{}:", describe(&first.at));
+                }
+                let keys: Vec<&str> = removed.iter().map(|r| r.key.as_str()).collect();
+                let _ = writeln!(
+                    out,
+                    "  removed plaintext keys no env reads any more: {}",
+                    keys.join(", ")
+                );
+            }
+        }
+        for d in &self.dropped_documents {
+            let _ = writeln!(out, "{}: dropped: it is empty and nothing references it", describe(d));
+        }
+        for w in &self.warnings {
+            let _ = writeln!(out, "warning: {w}");
+        }
+        let _ = writeln!(
+            out,
+            "vaultwire: {} env entries rewritten, {} annotations written, {} plaintext keys removed, {} documents dropped",
+            self.env_changes.len(),
+            self.annotation_changes.len(),
+            self.removed_keys.len(),
+            self.dropped_documents.len()
+        );
+        out
+    }
+}

@@ -1,0 +1,241 @@
+//! Splitting a rendered stream into documents and joining it back, keeping the exact bytes of
+//! every document vaultwire does not change.
+
+/// The Helm 4 annotation that names each document's template file.
+pub const FILENAME_ANNOTATION: &str = "postrenderer.helm.sh/postrender-filename";
+
+const BOM: &str = "\u{feff}";
+
+/// One document of the stream, as it stands in the input.
+#[derive(Debug, Clone)]
+pub struct Chunk<'a> {
+    /// The marker that opened it (`---\n`, `--- `, `...\n`), empty for a first document without one.
+    pub marker: &'a str,
+    /// Everything after the marker up to the next marker.
+    pub body: &'a str,
+    /// 1-based line of the input where the body starts.
+    pub first_line: usize,
+}
+
+impl<'a> Chunk<'a> {
+    /// The exact input bytes of this document.
+    pub fn raw(&self) -> String {
+        format!("{}{}", self.marker, self.body)
+    }
+
+    /// True when the document holds nothing but blank lines and comments.
+    pub fn is_blank(&self) -> bool {
+        self.body.lines().all(|l| {
+            let t = l.trim();
+            t.is_empty() || t.starts_with('#')
+        })
+    }
+
+    /// The comment and blank lines before the first content line (Helm 3's `# Source:`).
+    pub fn leading_comments(&self) -> &'a str {
+        let mut end = 0;
+        for line in self.body.split_inclusive('\n') {
+            let t = line.trim();
+            if t.is_empty() || t.starts_with('#') {
+                end += line.len();
+            } else {
+                break;
+            }
+        }
+        &self.body[..end]
+    }
+
+    pub fn uses_crlf(&self) -> bool {
+        self.body.contains("\r\n")
+    }
+
+    /// The template file: Helm 3's `# Source:` comment or Helm 4's filename annotation, read as
+    /// text so that even a document that does not parse can be named.
+    pub fn source(&self) -> Option<String> {
+        for line in self.body.lines() {
+            let t = line.trim();
+            if let Some(rest) = t.strip_prefix("# Source:") {
+                return Some(rest.trim().to_string());
+            }
+            if let Some(rest) = t.strip_prefix(FILENAME_ANNOTATION) {
+                if let Some(v) = rest.trim_start_matches(['"', '\'']).strip_prefix(':') {
+                    return Some(unquote(v.trim()).to_string());
+                }
+            }
+        }
+        None
+    }
+
+    /// The value of a top-level `kind:` line, if the document is in block style.
+    pub fn top_level_kind(&self) -> Option<&'a str> {
+        self.body.lines().find_map(|line| {
+            let rest = line.strip_prefix("kind:")?;
+            let value = rest.split(" #").next().unwrap_or(rest).trim();
+            Some(unquote(value))
+        })
+    }
+}
+
+fn unquote(s: &str) -> &str {
+    let s = s.trim_end_matches('\r');
+    for q in ['"', '\''] {
+        if s.len() >= 2 && s.starts_with(q) && s.ends_with(q) {
+            return &s[1..s.len() - 1];
+        }
+    }
+    s
+}
+
+/// A stream cut into documents. `bom` is a leading UTF-8 byte-order mark, kept for output.
+#[derive(Debug, Clone)]
+pub struct Stream<'a> {
+    pub bom: &'a str,
+    pub chunks: Vec<Chunk<'a>>,
+}
+
+fn is_marker(line: &str) -> bool {
+    let l = line.trim_end_matches(['\n', '\r']);
+    l == "---" || l == "..." || l.starts_with("--- ") || l.starts_with("---\t")
+}
+
+/// Cuts the input on document markers at column 0. A marker line with content after `--- `
+/// keeps that content in the document it opens.
+pub fn split(input: &str) -> Stream<'_> {
+    let (bom, text) = match input.strip_prefix(BOM) {
+        Some(rest) => (BOM, rest),
+        None => ("", input),
+    };
+    let mut chunks = Vec::new();
+    let mut marker: &str = "";
+    let mut body_start = 0;
+    let mut body_line = 1;
+    let mut offset = 0;
+    let mut line_no = 1;
+    for line in text.split_inclusive('\n') {
+        if is_marker(line) {
+            if offset > 0 || !marker.is_empty() {
+                chunks.push(Chunk {
+                    marker,
+                    body: &text[body_start..offset],
+                    first_line: body_line,
+                });
+            }
+            // `--- content`: the marker is the three dashes, the content belongs to the body.
+            let marker_len = if line.trim_end_matches(['\n', '\r']).len() > 3 {
+                3
+            } else {
+                line.len()
+            };
+            marker = &text[offset..offset + marker_len];
+            body_start = offset + marker_len;
+            body_line = if marker_len == line.len() { line_no + 1 } else { line_no };
+        }
+        offset += line.len();
+        line_no += 1;
+    }
+    if body_start < text.len() || !marker.is_empty() || chunks.is_empty() {
+        chunks.push(Chunk {
+            marker,
+            body: &text[body_start..],
+            first_line: body_line,
+        });
+    }
+    Stream { bom, chunks }
+}
+
+/// What to write for one document.
+pub enum Emit<'a> {
+    /// The input bytes, untouched.
+    Original(&'a Chunk<'a>),
+    /// Re-serialized YAML; the marker and leading comments of the chunk are kept.
+    Rewritten(&'a Chunk<'a>, String),
+    /// A document vaultwire adds, with its own `# Source:` comment when the stream uses them.
+    Added { source: Option<String>, yaml: String },
+    Dropped,
+}
+
+pub fn join(bom: &str, parts: &[Emit<'_>]) -> String {
+    let mut out = String::from(bom);
+    for part in parts {
+        match part {
+            Emit::Original(chunk) => {
+                out.push_str(chunk.marker);
+                out.push_str(chunk.body);
+            }
+            Emit::Rewritten(chunk, yaml) => {
+                let newline = if chunk.uses_crlf() { "\r\n" } else { "\n" };
+                ensure_line_start(&mut out, newline);
+                if !chunk.marker.is_empty() {
+                    out.push_str(chunk.marker.trim_end_matches(['\n', '\r']).trim_end());
+                    out.push_str(newline);
+                }
+                out.push_str(chunk.leading_comments());
+                if newline == "\r\n" {
+                    out.push_str(&yaml.replace('\n', "\r\n"));
+                } else {
+                    out.push_str(yaml);
+                }
+            }
+            Emit::Added { source, yaml } => {
+                ensure_line_start(&mut out, "\n");
+                if !out.is_empty() {
+                    out.push_str("---\n");
+                }
+                if let Some(src) = source {
+                    out.push_str(&format!("# Source: {src}\n"));
+                }
+                out.push_str(yaml);
+            }
+            Emit::Dropped => {}
+        }
+    }
+    out
+}
+
+fn ensure_line_start(out: &mut String, newline: &str) {
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push_str(newline);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn originals<'a>(s: &'a Stream<'a>) -> Vec<Emit<'a>> {
+        s.chunks.iter().map(Emit::Original).collect()
+    }
+
+    #[test]
+    fn split_and_join_is_the_identity() {
+        for input in [
+            "",
+            "a: 1\n",
+            "---\n# Source: x.yaml\na: 1\n---\nb: 2",
+            "a: 1\n---\n\n---\n# only a comment\n...\n",
+            "\u{feff}---\r\na: 1\r\n---\r\nb: 2\r\n",
+            "--- {a: 1}\n--- !!map\nb: 2\n",
+        ] {
+            let s = split(input);
+            assert_eq!(join(s.bom, &originals(&s)), input, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn documents_know_their_source_and_kind() {
+        let s = split("---\n# Source: chart/templates/a.yaml\nkind: Deployment\n---\nkind: 'Secret'\nmetadata:\n  annotations:\n    postrenderer.helm.sh/postrender-filename: 'chart/templates/b.yaml'\n");
+        assert_eq!(s.chunks.len(), 2);
+        assert_eq!(s.chunks[0].source().as_deref(), Some("chart/templates/a.yaml"));
+        assert_eq!(s.chunks[0].top_level_kind(), Some("Deployment"));
+        assert_eq!(s.chunks[1].source().as_deref(), Some("chart/templates/b.yaml"));
+        assert_eq!(s.chunks[1].top_level_kind(), Some("Secret"));
+        assert_eq!(s.chunks[1].first_line, 5);
+    }
+
+    #[test]
+    fn rewritten_documents_keep_marker_comments_and_line_ends() {
+        let s = split("---\r\n# Source: a.yaml\r\na: 1\r\n");
+        let out = join(s.bom, &[Emit::Rewritten(&s.chunks[0], "a: 2\n".into())]);
+        assert_eq!(out, "---\r\n# Source: a.yaml\r\na: 2\r\n");
+    }
+}
