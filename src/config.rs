@@ -128,8 +128,9 @@ impl Config {
 
     /// The mode, or an error that says how to give one.
     pub fn mode(&self) -> Result<Mode> {
-        self.mode
-            .ok_or_else(|| Error::config("no mode: pass -m partial|mount|full or set `mode:` in the config file"))
+        self.mode.ok_or_else(|| {
+            Error::config("no mode: pass -m partial|mount|full or set `mode:` in the config file")
+        })
     }
 
     pub fn kv_version(&self) -> u8 {
@@ -196,7 +197,9 @@ pub fn validate_key(key: &str) -> Result<()> {
         && key.len() <= 253
         && key != "."
         && key != ".."
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
     if ok {
         Ok(())
     } else {
@@ -236,7 +239,12 @@ fn unknown_field_hint(msg: &str) -> Option<String> {
         .map(|c| c.trim_matches(|ch: char| ch == '`' || ch.is_whitespace()))
         .filter(|c| !c.is_empty() && *c != "or");
     let (best, distance) = candidates
-        .map(|c| (c.to_string(), edit_distance(&field.to_lowercase(), &c.to_lowercase())))
+        .map(|c| {
+            (
+                c.to_string(),
+                edit_distance(&field.to_lowercase(), &c.to_lowercase()),
+            )
+        })
         .min_by_key(|(_, d)| *d)?;
     (distance <= 3.max(field.len() / 3)).then(|| format!(" (did you mean `{best}`?)"))
 }

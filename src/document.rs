@@ -33,7 +33,8 @@ impl<'a> Document<'a> {
     }
 
     fn read(index: usize, chunk: Chunk<'a>) -> Result<Document<'a>> {
-        let needs_reading = !chunk.is_blank() && chunk.top_level_kind().is_none_or(kind_needs_reading);
+        let needs_reading =
+            !chunk.is_blank() && chunk.top_level_kind().is_none_or(kind_needs_reading);
         let value = if needs_reading {
             let body = chunk.body;
             match yaml::parse(body) {
@@ -49,7 +50,11 @@ impl<'a> Document<'a> {
                         .line
                         .map(|l| format!(" at line {}", chunk.first_line + l as usize - 1))
                         .unwrap_or_default();
-                    return Err(Error::new(ErrorKind::Yaml, format!("invalid YAML{line}: {}", e.message)).at(place));
+                    return Err(Error::new(
+                        ErrorKind::Yaml,
+                        format!("invalid YAML{line}: {}", e.message),
+                    )
+                    .at(place));
                 }
             }
         } else {
@@ -70,8 +75,12 @@ impl<'a> Document<'a> {
         Place {
             document: Some(self.index),
             source: self.chunk.source(),
-            kind: obj.map(|o| kind_of(o).to_string()).filter(|k| !k.is_empty()),
-            name: obj.map(|o| name_of(o).to_string()).filter(|n| !n.is_empty()),
+            kind: obj
+                .map(|o| kind_of(o).to_string())
+                .filter(|k| !k.is_empty()),
+            name: obj
+                .map(|o| name_of(o).to_string())
+                .filter(|n| !n.is_empty()),
             ..Place::default()
         }
     }

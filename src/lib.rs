@@ -97,7 +97,13 @@ pub fn run(input: &str, config: &Config) -> Result<Output> {
     if !config.keep_plaintext {
         prune::plaintext(&mut docs, &rewritten.moved, &mut report);
     }
-    modes::warnings(&docs, &keys, &config.targets, &rewritten.carried, &mut report);
+    modes::warnings(
+        &docs,
+        &keys,
+        &config.targets,
+        &rewritten.carried,
+        &mut report,
+    );
     if config.strict && !report.warnings.is_empty() {
         return Err(Error::new(
             ErrorKind::Strict,
@@ -113,7 +119,9 @@ pub fn run(input: &str, config: &Config) -> Result<Output> {
     for doc in &docs {
         if doc.dropped {
             parts.push(Emit::Dropped);
-        } else if let (true, Some(value), Some(original)) = (doc.changed(), &doc.value, &doc.original) {
+        } else if let (true, Some(value), Some(original)) =
+            (doc.changed(), &doc.value, &doc.original)
+        {
             report.patches.push(DocumentPatch {
                 at: Located::from(&doc.place()),
                 patch: json_patch::diff(original, value),

@@ -87,9 +87,12 @@ fn pair(s: &str, what: &str) -> Result<(String, String), Error> {
 fn config(cli: &Cli) -> Result<Config, Error> {
     let mut c = match &cli.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Error::config(format!("cannot read config file '{}': {e}", path.display())))?;
-            Config::from_yaml(&text).map_err(|e| Error::config(format!("config file {}: {}", path.display(), e.message())))?
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Error::config(format!("cannot read config file '{}': {e}", path.display()))
+            })?;
+            Config::from_yaml(&text).map_err(|e| {
+                Error::config(format!("config file {}: {}", path.display(), e.message()))
+            })?
         }
         None => Config::default(),
     };
@@ -125,7 +128,9 @@ fn config(cli: &Cli) -> Result<Config, Error> {
     over!(cli.mount_path, c.vault.secret_volume_path);
     c.targets.kinds.extend(cli.target_kinds.iter().cloned());
     c.targets.names.extend(cli.target_names.iter().cloned());
-    c.targets.containers.extend(cli.target_containers.iter().cloned());
+    c.targets
+        .containers
+        .extend(cli.target_containers.iter().cloned());
     c.keep_plaintext |= cli.keep_plaintext;
     c.force |= cli.force;
     c.strict |= cli.strict;
@@ -153,9 +158,12 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> Result<(), Error> {
     let config = config(cli)?;
     let mut input = String::new();
-    std::io::stdin()
-        .read_to_string(&mut input)
-        .map_err(|e| Error::new(ErrorKind::Yaml, format!("cannot read stdin as UTF-8 text: {e}")))?;
+    std::io::stdin().read_to_string(&mut input).map_err(|e| {
+        Error::new(
+            ErrorKind::Yaml,
+            format!("cannot read stdin as UTF-8 text: {e}"),
+        )
+    })?;
     let output = vaultwire::run(&input, &config)?;
     let stderr = std::io::stderr();
     if cli.explain {

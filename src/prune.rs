@@ -38,9 +38,13 @@ pub fn plaintext(docs: &mut [Document<'_>], moved: &[Moved], report: &mut Report
     for (i, doc) in docs.iter_mut().enumerate() {
         let base = doc.place();
         let is_list = doc.value.as_ref().is_some_and(|v| kind_of(v) == "List");
-        let Some(value) = doc.value.as_mut() else { continue };
+        let Some(value) = doc.value.as_mut() else {
+            continue;
+        };
         for obj in objects_mut(value) {
-            let Some(target) = ObjectRef::of(obj) else { continue };
+            let Some(target) = ObjectRef::of(obj) else {
+                continue;
+            };
             let place = object_place(&base, obj);
             let mut removed_any = false;
             for m in moved.iter().filter(|m| m.from == target) {
@@ -73,24 +77,35 @@ pub fn plaintext(docs: &mut [Document<'_>], moved: &[Moved], report: &mut Report
     }
 }
 
-/// Is the name used by any other document outside metadata (a ServiceAccount's `secrets`, an
-/// Ingress' `secretName`, an operator resource)? Documents vaultwire did not parse are searched
-/// as text. When in doubt, the empty object stays.
+/// Does any other document name it under a Secret- or ConfigMap-ish field (a ServiceAccount's
+/// `secrets`, an Ingress' `secretName`, a `configMapRef`)? Documents vaultwire skipped are read
+/// now; one that does not parse counts as a mention: when in doubt, the empty object stays.
 fn named_elsewhere(docs: &[Document<'_>], skip: usize, name: &str) -> bool {
-    docs.iter().enumerate().filter(|(i, _)| *i != skip).any(|(_, d)| match &d.value {
-        Some(v) => mentions(v, name),
-        None => d.chunk.body.contains(name),
-    })
+    docs.iter()
+        .enumerate()
+        .filter(|(i, _)| *i != skip)
+        .any(|(_, d)| match &d.value {
+            Some(v) => mentions(v, name, false),
+            None if d.chunk.is_blank() || !d.chunk.body.contains(name) => false,
+            None => crate::yaml::parse(d.chunk.body).map_or(true, |v| mentions(&v, name, false)),
+        })
 }
 
-fn mentions(v: &Value, name: &str) -> bool {
+fn mentions(v: &Value, name: &str, under_reference: bool) -> bool {
     match v {
-        Value::String(s) => s == name,
-        Value::Array(a) => a.iter().any(|x| mentions(x, name)),
+        Value::String(s) => under_reference && s == name,
+        Value::Array(a) => a.iter().any(|x| mentions(x, name, under_reference)),
         Value::Object(m) => m
             .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "metadata" | "selector"))
-            .any(|(_, x)| mentions(x, name)),
+            .filter(|(k, _)| k.as_str() != "metadata")
+            .any(|(k, x)| {
+                let k = k.to_ascii_lowercase();
+                mentions(
+                    x,
+                    name,
+                    under_reference || k.contains("secret") || k.contains("configmap"),
+                )
+            }),
         _ => false,
     }
 }
@@ -102,9 +117,11 @@ mod tests {
 
     #[test]
     fn names_in_metadata_do_not_count() {
-        let d = json!({"metadata": {"name": "cfg", "labels": {"app": "cfg"}}, "spec": {"x": 1}});
-        assert!(!mentions(&d, "cfg"));
+        let d = json!({"metadata": {"name": "cfg", "labels": {"app": "cfg"}}, "spec": {"serviceAccountName": "cfg"}});
+        assert!(!mentions(&d, "cfg", false));
         let ing = json!({"spec": {"tls": [{"secretName": "cfg"}]}});
-        assert!(mentions(&ing, "cfg"));
+        assert!(mentions(&ing, "cfg", false));
+        let sa = json!({"kind": "ServiceAccount", "secrets": [{"name": "cfg"}]});
+        assert!(mentions(&sa, "cfg", false));
     }
 }

@@ -113,7 +113,11 @@ impl Report {
             "vaultwire: mode {} (Option {}), keys: {}",
             self.mode,
             self.option,
-            if self.keys.is_empty() { "(none)".to_string() } else { self.keys.join(", ") }
+            if self.keys.is_empty() {
+                "(none)".to_string()
+            } else {
+                self.keys.join(", ")
+            }
         );
         if let Some(p) = &self.vault_path {
             let _ = writeln!(out, "vaultwire: {p}");
@@ -128,16 +132,34 @@ impl Report {
         documents.sort_unstable();
         documents.dedup();
         for doc in documents {
-            let mut header = None;
+            let env: Vec<&EnvChange> = self
+                .env_changes
+                .iter()
+                .filter(|c| c.at.document == doc)
+                .collect();
+            let annotations: Vec<&AnnotationChange> = self
+                .annotation_changes
+                .iter()
+                .filter(|c| c.at.document == doc)
+                .collect();
+            let removed: Vec<&RemovedKey> = self
+                .removed_keys
+                .iter()
+                .filter(|c| c.at.document == doc)
+                .collect();
+            let at = env
+                .first()
+                .map(|c| &c.at)
+                .or(annotations.first().map(|c| &c.at))
+                .or(removed.first().map(|c| &c.at));
+            if let Some(at) = at {
+                let _ = writeln!(out, "{}:", describe(at));
+            }
             let mut container = None;
-            for c in self.env_changes.iter().filter(|c| c.at.document == doc) {
-                header.get_or_insert_with(|| describe(&c.at));
-                if container.as_deref() != Some(c.container.as_str()) {
-                    if container.is_none() {
-                        let _ = writeln!(out, "{}:", describe(&c.at));
-                    }
+            for c in env {
+                if container != Some(c.container.as_str()) {
                     let _ = writeln!(out, "  container '{}':", c.container);
-                    container = Some(c.container.clone());
+                    container = Some(c.container.as_str());
                 }
                 let _ = writeln!(
                     out,
@@ -145,23 +167,13 @@ impl Report {
                     c.env, c.before, c.after, c.key, c.because
                 );
             }
-            let annotations: Vec<&AnnotationChange> =
-                self.annotation_changes.iter().filter(|c| c.at.document == doc).collect();
-            if let Some(first) = annotations.first() {
-                if header.is_none() {
-                    let _ = writeln!(out, "{}:", describe(&first.at));
-                    header = Some(String::new());
-                }
+            if !annotations.is_empty() {
                 let _ = writeln!(out, "  pod template annotations:");
                 for a in annotations {
                     let _ = writeln!(out, "    {} {}", a.action, a.annotation);
                 }
             }
-            let removed: Vec<&RemovedKey> = self.removed_keys.iter().filter(|c| c.at.document == doc).collect();
-            if let Some(first) = removed.first() {
-                if header.is_none() {
-                    let _ = writeln!(out, "{}:", describe(&first.at));
-                }
+            if !removed.is_empty() {
                 let keys: Vec<&str> = removed.iter().map(|r| r.key.as_str()).collect();
                 let _ = writeln!(
                     out,
@@ -171,7 +183,11 @@ impl Report {
             }
         }
         for d in &self.dropped_documents {
-            let _ = writeln!(out, "{}: dropped: it is empty and nothing references it", describe(d));
+            let _ = writeln!(
+                out,
+                "{}: dropped: it is empty and nothing references it",
+                describe(d)
+            );
         }
         for w in &self.warnings {
             let _ = writeln!(out, "warning: {w}");

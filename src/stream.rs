@@ -128,7 +128,11 @@ pub fn split(input: &str) -> Stream<'_> {
             };
             marker = &text[offset..offset + marker_len];
             body_start = offset + marker_len;
-            body_line = if marker_len == line.len() { line_no + 1 } else { line_no };
+            body_line = if marker_len == line.len() {
+                line_no + 1
+            } else {
+                line_no
+            };
         }
         offset += line.len();
         line_no += 1;
@@ -150,7 +154,10 @@ pub enum Emit<'a> {
     /// Re-serialized YAML; the marker and leading comments of the chunk are kept.
     Rewritten(&'a Chunk<'a>, String),
     /// A document vaultwire adds, with its own `# Source:` comment when the stream uses them.
-    Added { source: Option<String>, yaml: String },
+    Added {
+        source: Option<String>,
+        yaml: String,
+    },
     Dropped,
 }
 
@@ -225,9 +232,15 @@ mod tests {
     fn documents_know_their_source_and_kind() {
         let s = split("---\n# Source: chart/templates/a.yaml\nkind: Deployment\n---\nkind: 'Secret'\nmetadata:\n  annotations:\n    postrenderer.helm.sh/postrender-filename: 'chart/templates/b.yaml'\n");
         assert_eq!(s.chunks.len(), 2);
-        assert_eq!(s.chunks[0].source().as_deref(), Some("chart/templates/a.yaml"));
+        assert_eq!(
+            s.chunks[0].source().as_deref(),
+            Some("chart/templates/a.yaml")
+        );
         assert_eq!(s.chunks[0].top_level_kind(), Some("Deployment"));
-        assert_eq!(s.chunks[1].source().as_deref(), Some("chart/templates/b.yaml"));
+        assert_eq!(
+            s.chunks[1].source().as_deref(),
+            Some("chart/templates/b.yaml")
+        );
         assert_eq!(s.chunks[1].top_level_kind(), Some("Secret"));
         assert_eq!(s.chunks[1].first_line, 5);
     }

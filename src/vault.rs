@@ -19,7 +19,8 @@ pub fn legal_annotation_name(name: &str) -> bool {
         && b.len() <= 63
         && b[0].is_ascii_alphanumeric()
         && b[b.len() - 1].is_ascii_alphanumeric()
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
 }
 
 /// A KV secret as the injector reads it.
@@ -39,10 +40,12 @@ impl VaultPath {
     pub fn parse(path: &str, kv_version: u8) -> Result<VaultPath> {
         let trimmed = path.trim_matches('/');
         let legal = !trimmed.is_empty()
-            && trimmed
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.' | '@' | '+' | '='))
-            && !trimmed.split('/').any(|s| s.is_empty() || s == "." || s == "..");
+            && trimmed.chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.' | '@' | '+' | '=')
+            })
+            && !trimmed
+                .split('/')
+                .any(|s| s.is_empty() || s == "." || s == "..");
         if !legal {
             return Err(Error::config(format!(
                 "vault path '{path}' is not a KV path such as kv/data/app/config"
@@ -85,7 +88,11 @@ impl VaultPath {
     /// The agent template that renders exactly the value of `key`, and fails loudly (with
     /// `error-on-missing-key`) instead of writing `<no value>`.
     pub fn template(&self, key: &str) -> String {
-        let data = if self.kv_version == 2 { ".Data.data" } else { ".Data" };
+        let data = if self.kv_version == 2 {
+            ".Data.data"
+        } else {
+            ".Data"
+        };
         let read = if is_go_identifier(key) {
             format!("{data}.{key}")
         } else {
@@ -140,7 +147,9 @@ pub fn secret_names(keys: &[String]) -> BTreeMap<String, String> {
 }
 
 fn fnv1a(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5u32, |h, b| (h ^ u32::from(*b)).wrapping_mul(0x0100_0193))
+    bytes.iter().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 #[cfg(test)]
@@ -167,7 +176,9 @@ mod tests {
             p.template("REDIS_URL"),
             "{{- with secret \"kv/data/app\" -}}{{ .Data.data.REDIS_URL }}{{- end }}"
         );
-        assert!(p.template("tls.crt").contains("index .Data.data \"tls.crt\""));
+        assert!(p
+            .template("tls.crt")
+            .contains("index .Data.data \"tls.crt\""));
         let v1 = VaultPath::parse("secret/app", 1).unwrap();
         assert!(v1.template("K").contains("{{ .Data.K }}"));
     }
@@ -175,14 +186,23 @@ mod tests {
     #[test]
     fn names_are_legal_short_and_distinct() {
         let long = "A_VERY_LONG_CONFIGURATION_KEY_NAME_THAT_GOES_ON_AND_ON".to_string();
-        let keys = vec!["PORTKEY_CLIENT_AUTH".to_string(), "foo".into(), "FOO".into(), long.clone(), "_x_".into()];
+        let keys = vec![
+            "PORTKEY_CLIENT_AUTH".to_string(),
+            "foo".into(),
+            "FOO".into(),
+            long.clone(),
+            "_x_".into(),
+        ];
         let names = secret_names(&keys);
         assert_eq!(names["PORTKEY_CLIENT_AUTH"], "portkey_client_auth");
         assert_ne!(names["foo"], names["FOO"]);
         assert!(names[&long].len() <= MAX_NAME);
         assert_eq!(names["_x_"], "x");
         for n in names.values() {
-            assert!(legal_annotation_name(&format!("agent-inject-template-{n}")), "{n}");
+            assert!(
+                legal_annotation_name(&format!("agent-inject-template-{n}")),
+                "{n}"
+            );
         }
     }
 }

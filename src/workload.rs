@@ -30,7 +30,9 @@ pub fn kind_of(obj: &Value) -> &str {
 }
 
 pub fn name_of(obj: &Value) -> &str {
-    obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("")
+    obj.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
 }
 
 /// The objects of a document: the document itself, or the items of a `kind: List`.
@@ -76,9 +78,7 @@ pub fn pod_template(obj: &Value) -> Option<&Value> {
 
 /// Pods that must run to completion: with an injector sidecar they would never finish.
 pub fn runs_to_completion(obj: &Value) -> bool {
-    let hook = obj
-        .pointer("/metadata/annotations/helm.sh~1hook")
-        .is_some();
+    let hook = obj.pointer("/metadata/annotations/helm.sh~1hook").is_some();
     let restart = obj
         .pointer("/spec/restartPolicy")
         .and_then(Value::as_str)
@@ -143,8 +143,14 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnvSource {
     Literal,
-    SecretKey { name: String, key: String },
-    ConfigMapKey { name: String, key: String },
+    SecretKey {
+        name: String,
+        key: String,
+    },
+    ConfigMapKey {
+        name: String,
+        key: String,
+    },
     /// fieldRef, resourceFieldRef, or anything else vaultwire leaves alone.
     Other,
 }
@@ -156,8 +162,16 @@ impl EnvSource {
         };
         for (field, secret) in [("secretKeyRef", true), ("configMapKeyRef", false)] {
             if let Some(r) = from.get(field) {
-                let name = r.get("name").and_then(Value::as_str).unwrap_or("").to_string();
-                let key = r.get("key").and_then(Value::as_str).unwrap_or("").to_string();
+                let name = r
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let key = r
+                    .get("key")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
                 return if secret {
                     EnvSource::SecretKey { name, key }
                 } else {
@@ -197,10 +211,16 @@ pub struct ObjectRef {
 
 impl ObjectRef {
     pub fn secret(name: &str) -> Self {
-        ObjectRef { kind: "Secret", name: name.to_string() }
+        ObjectRef {
+            kind: "Secret",
+            name: name.to_string(),
+        }
     }
     pub fn config_map(name: &str) -> Self {
-        ObjectRef { kind: "ConfigMap", name: name.to_string() }
+        ObjectRef {
+            kind: "ConfigMap",
+            name: name.to_string(),
+        }
     }
     pub fn of(obj: &Value) -> Option<Self> {
         match kind_of(obj) {
@@ -226,6 +246,8 @@ pub struct KeySet {
 pub enum Carried {
     /// Its `secretKeyRef`/`configMapKeyRef` reads the key (aliases such as `CLICKHOUSE_PASSWORD`).
     ByReference,
+    /// Its value is already the injector file of the key.
+    ByFile,
     ByName,
     ByAlias,
 }
@@ -233,9 +255,10 @@ pub enum Carried {
 impl Carried {
     pub fn describe(self) -> &'static str {
         match self {
-            Carried::ByReference => "reads the key",
-            Carried::ByName => "named after the key",
-            Carried::ByAlias => "configured alias of the key",
+            Carried::ByReference => "its keyRef reads it",
+            Carried::ByFile => "its value is the key's injector file",
+            Carried::ByName => "its name is the key",
+            Carried::ByAlias => "configured alias",
         }
     }
 }
@@ -243,8 +266,15 @@ impl Carried {
 impl KeySet {
     pub fn new(keys: Vec<String>, aliases: BTreeMap<String, String>) -> Self {
         let mut seen = BTreeSet::new();
-        let keys: Vec<String> = keys.into_iter().filter(|k| seen.insert(k.clone())).collect();
-        KeySet { lookup: seen, keys, aliases }
+        let keys: Vec<String> = keys
+            .into_iter()
+            .filter(|k| seen.insert(k.clone()))
+            .collect();
+        KeySet {
+            lookup: seen,
+            keys,
+            aliases,
+        }
     }
 
     pub fn contains(&self, key: &str) -> bool {
@@ -252,11 +282,23 @@ impl KeySet {
     }
 
     /// The key an env entry carries: the key it reads first (that is the value it holds), then
-    /// its name, then a configured alias.
-    pub fn carried(&self, entry: &Value) -> Option<(String, Carried)> {
-        if let Some((_, key)) = EnvSource::of(entry).object_key() {
+    /// the key whose injector file it already points to (`<files_dir>/KEY`, so a second run
+    /// changes nothing), then its name, then a configured alias.
+    pub fn carried(&self, entry: &Value, files_dir: Option<&str>) -> Option<(String, Carried)> {
+        let source = EnvSource::of(entry);
+        if let Some((_, key)) = source.object_key() {
             if self.contains(key) {
                 return Some((key.to_string(), Carried::ByReference));
+            }
+        }
+        if let (EnvSource::Literal, Some(dir)) = (&source, files_dir) {
+            let file = entry
+                .get("value")
+                .and_then(Value::as_str)
+                .and_then(|v| v.strip_prefix(dir))
+                .and_then(|v| v.strip_prefix('/'));
+            if let Some(key) = file.filter(|k| self.contains(k)) {
+                return Some((key.to_string(), Carried::ByFile));
             }
         }
         let name = entry.get("name").and_then(Value::as_str)?;
@@ -280,13 +322,23 @@ pub struct References {
 impl References {
     pub fn add_pod_spec(&mut self, spec: &Value) {
         for list in ["initContainers", "containers", "ephemeralContainers"] {
-            for c in spec.get(list).and_then(Value::as_array).into_iter().flatten() {
+            for c in spec
+                .get(list)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 for e in c.get("env").and_then(Value::as_array).into_iter().flatten() {
                     if let Some((obj, key)) = EnvSource::of(e).object_key() {
                         self.keys.insert((obj, key.to_string()));
                     }
                 }
-                for from in c.get("envFrom").and_then(Value::as_array).into_iter().flatten() {
+                for from in c
+                    .get("envFrom")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     if let Some(n) = from.pointer("/secretRef/name").and_then(Value::as_str) {
                         self.whole.insert(ObjectRef::secret(n));
                     }
@@ -296,15 +348,30 @@ impl References {
                 }
             }
         }
-        for s in spec.get("imagePullSecrets").and_then(Value::as_array).into_iter().flatten() {
+        for s in spec
+            .get("imagePullSecrets")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(n) = s.get("name").and_then(Value::as_str) {
                 self.whole.insert(ObjectRef::secret(n));
             }
         }
-        for v in spec.get("volumes").and_then(Value::as_array).into_iter().flatten() {
+        for v in spec
+            .get("volumes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             self.add_volume_source(v.get("secret"), "secretName", true);
             self.add_volume_source(v.get("configMap"), "name", false);
-            for p in v.pointer("/projected/sources").and_then(Value::as_array).into_iter().flatten() {
+            for p in v
+                .pointer("/projected/sources")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 self.add_volume_source(p.get("secret"), "name", true);
                 self.add_volume_source(p.get("configMap"), "name", false);
             }
@@ -313,8 +380,14 @@ impl References {
 
     fn add_volume_source(&mut self, source: Option<&Value>, name_field: &str, secret: bool) {
         let Some(source) = source else { return };
-        let Some(name) = source.get(name_field).and_then(Value::as_str) else { return };
-        let obj = if secret { ObjectRef::secret(name) } else { ObjectRef::config_map(name) };
+        let Some(name) = source.get(name_field).and_then(Value::as_str) else {
+            return;
+        };
+        let obj = if secret {
+            ObjectRef::secret(name)
+        } else {
+            ObjectRef::config_map(name)
+        };
         match source.get("items").and_then(Value::as_array) {
             Some(items) if !items.is_empty() => {
                 for it in items {
@@ -357,15 +430,28 @@ mod tests {
         let keys = KeySet::new(vec!["ANALYTICS_STORE_PASSWORD".into()], BTreeMap::new());
         let entry = json!({"name": "CLICKHOUSE_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "s", "key": "ANALYTICS_STORE_PASSWORD"}}});
         assert_eq!(
-            keys.carried(&entry),
+            keys.carried(&entry, None),
             Some(("ANALYTICS_STORE_PASSWORD".to_string(), Carried::ByReference))
         );
         let literal = json!({"name": "ANALYTICS_STORE_PASSWORD", "value": ""});
-        assert_eq!(keys.carried(&literal).map(|c| c.1), Some(Carried::ByName));
-        let aliases = BTreeMap::from([("DB_PASS".to_string(), "ANALYTICS_STORE_PASSWORD".to_string())]);
+        assert_eq!(
+            keys.carried(&literal, None).map(|c| c.1),
+            Some(Carried::ByName)
+        );
+        let aliases = BTreeMap::from([(
+            "DB_PASS".to_string(),
+            "ANALYTICS_STORE_PASSWORD".to_string(),
+        )]);
         let keys = KeySet::new(vec!["ANALYTICS_STORE_PASSWORD".into()], aliases);
-        assert_eq!(keys.carried(&json!({"name": "DB_PASS", "value": "x"})).map(|c| c.1), Some(Carried::ByAlias));
-        assert_eq!(keys.carried(&json!({"name": "OTHER", "value": "x"})), None);
+        assert_eq!(
+            keys.carried(&json!({"name": "DB_PASS", "value": "x"}), None)
+                .map(|c| c.1),
+            Some(Carried::ByAlias)
+        );
+        assert_eq!(
+            keys.carried(&json!({"name": "OTHER", "value": "x"}), None),
+            None
+        );
     }
 
     #[test]

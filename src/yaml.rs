@@ -36,6 +36,11 @@ pub fn parse(text: &str) -> Result<Value, ParseError> {
             Some(i) => message[..i].to_string(),
             None => message,
         };
+        // serde-saphyr's advice to its own callers means nothing to a user.
+        let message = match message.find(", set DuplicateKeyPolicy") {
+            Some(i) => message[..i].to_string(),
+            None => message,
+        };
         ParseError { message, line }
     })
 }

@@ -23,10 +23,19 @@ pub fn infer_keys(docs: &[Document<'_>], targets: &Targets, synced: &str) -> Res
         if !selected(targets, obj) {
             continue;
         }
-        let Some(pod) = pod_template(obj) else { continue };
+        let Some(pod) = pod_template(obj) else {
+            continue;
+        };
         for list in CONTAINER_LISTS {
-            let containers = pod.get("spec").and_then(|s| s.get(list)).and_then(Value::as_array);
-            for c in containers.into_iter().flatten().filter(|c| container_selected(targets, c)) {
+            let containers = pod
+                .get("spec")
+                .and_then(|s| s.get(list))
+                .and_then(Value::as_array);
+            for c in containers
+                .into_iter()
+                .flatten()
+                .filter(|c| container_selected(targets, c))
+            {
                 for e in c.get("env").and_then(Value::as_array).into_iter().flatten() {
                     if let Some((from, key)) = EnvSource::of(e).object_key() {
                         if chart_objects.contains(&from) && !keys.iter().any(|k| k == key) {

@@ -72,19 +72,23 @@ pub fn rewrite(
     let mut carried = BTreeSet::new();
     for doc in docs.iter_mut() {
         let base = doc.place();
-        let Some(value) = doc.value.as_mut() else { continue };
+        let Some(value) = doc.value.as_mut() else {
+            continue;
+        };
         for obj in crate::workload::objects_mut(value) {
             if !selected(targets, obj) {
                 continue;
             }
             let place = object_place(&base, obj);
             let completes = runs_to_completion(obj);
-            let Some(pod) = pod_template_mut(obj) else { continue };
-            let carriers = find_carriers(pod, keys, targets);
+            let Some(pod) = pod_template_mut(obj) else {
+                continue;
+            };
+            let context = wiring.pod_context(pod);
+            let carriers = find_carriers(pod, keys, targets, &context);
             if carriers.is_empty() {
                 continue;
             }
-            let context = wiring.pod_context(pod);
             let mut pod_keys: Vec<String> = Vec::new();
             for c in &carriers {
                 let container = &mut pod["spec"][c.list][c.container];
@@ -110,7 +114,10 @@ pub fn rewrite(
                     });
                     if let Some((from, key)) = source.object_key() {
                         if EnvSource::of(&new_entry).object_key() != Some((from.clone(), key)) {
-                            moved.push(Moved { from, key: key.to_string() });
+                            moved.push(Moved {
+                                from,
+                                key: key.to_string(),
+                            });
                         }
                     }
                     *entry = new_entry;
@@ -130,17 +137,33 @@ pub fn rewrite(
     Ok(Rewritten { moved, carried })
 }
 
-fn find_carriers(pod: &Value, keys: &KeySet, targets: &Targets) -> Vec<Carrier> {
+fn find_carriers(pod: &Value, keys: &KeySet, targets: &Targets, files_dir: &str) -> Vec<Carrier> {
+    let files_dir = Some(files_dir).filter(|d| !d.is_empty());
     let mut found = Vec::new();
     for list in CONTAINER_LISTS {
-        let containers = pod.get("spec").and_then(|s| s.get(list)).and_then(Value::as_array);
+        let containers = pod
+            .get("spec")
+            .and_then(|s| s.get(list))
+            .and_then(Value::as_array);
         for (ci, c) in containers.into_iter().flatten().enumerate() {
             if !container_selected(targets, c) {
                 continue;
             }
-            for (ei, e) in c.get("env").and_then(Value::as_array).into_iter().flatten().enumerate() {
-                if let Some((key, because)) = keys.carried(e) {
-                    found.push(Carrier { list, container: ci, entry: ei, key, because });
+            for (ei, e) in c
+                .get("env")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                if let Some((key, because)) = keys.carried(e, files_dir) {
+                    found.push(Carrier {
+                        list,
+                        container: ci,
+                        entry: ei,
+                        key,
+                        because,
+                    });
                 }
             }
         }
@@ -171,10 +194,17 @@ pub fn warnings(
             if !selected(targets, obj) {
                 continue;
             }
-            let Some(pod) = crate::workload::pod_template(obj) else { continue };
+            let Some(pod) = crate::workload::pod_template(obj) else {
+                continue;
+            };
             let place = object_place(&base, obj);
             for list in CONTAINER_LISTS {
-                for c in pod.pointer(&format!("/spec/{list}")).and_then(Value::as_array).into_iter().flatten() {
+                for c in pod
+                    .pointer(&format!("/spec/{list}"))
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     if !container_selected(targets, c) {
                         continue;
                     }
@@ -186,12 +216,21 @@ pub fn warnings(
                         .flatten()
                         .filter_map(|e| e.get("name").and_then(Value::as_str))
                         .collect();
-                    for from in c.get("envFrom").and_then(Value::as_array).into_iter().flatten() {
+                    for from in c
+                        .get("envFrom")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                    {
                         let target = from
                             .pointer("/secretRef/name")
                             .and_then(Value::as_str)
                             .map(ObjectRef::secret)
-                            .or_else(|| from.pointer("/configMapRef/name").and_then(Value::as_str).map(ObjectRef::config_map));
+                            .or_else(|| {
+                                from.pointer("/configMapRef/name")
+                                    .and_then(Value::as_str)
+                                    .map(ObjectRef::config_map)
+                            });
                         let Some(target) = target else { continue };
                         let prefix = from.get("prefix").and_then(Value::as_str).unwrap_or("");
                         for (_, data) in chart_objects.iter().filter(|(r, _)| *r == target) {
@@ -213,7 +252,9 @@ pub fn warnings(
     }
     for k in &keys.keys {
         if !carried.contains(k) {
-            report.warnings.push(format!("key {k} is not carried by any env entry of the targeted workloads"));
+            report.warnings.push(format!(
+                "key {k} is not carried by any env entry of the targeted workloads"
+            ));
         }
     }
 }

@@ -37,7 +37,11 @@ impl InjectorFiles {
     ) -> Result<Self> {
         let mut full_extra = Vec::new();
         for (k, v) in extra {
-            let key = if k.contains('/') { k.clone() } else { format!("{PREFIX}{k}") };
+            let key = if k.contains('/') {
+                k.clone()
+            } else {
+                format!("{PREFIX}{k}")
+            };
             let name = key.rsplit('/').next().unwrap_or("");
             if !legal_annotation_name(name) {
                 return Err(Error::config(format!(
@@ -57,8 +61,19 @@ impl InjectorFiles {
     }
 
     /// The annotations this pod needs, in a stable order.
-    fn wanted(&self, pod: &Value, dir: &str, keys: &[String], completes: bool) -> Vec<(String, String)> {
-        let existing = |name: &str| pod.pointer(&format!("/metadata/annotations/{}", name.replace('/', "~1")));
+    fn wanted(
+        &self,
+        pod: &Value,
+        dir: &str,
+        keys: &[String],
+        completes: bool,
+    ) -> Vec<(String, String)> {
+        let existing = |name: &str| {
+            pod.pointer(&format!(
+                "/metadata/annotations/{}",
+                name.replace('/', "~1")
+            ))
+        };
         let global_dir = existing(&format!("{PREFIX}secret-volume-path"))
             .and_then(Value::as_str)
             .unwrap_or(DEFAULT_SECRET_VOLUME_PATH)
@@ -68,14 +83,26 @@ impl InjectorFiles {
             wanted.push((format!("{PREFIX}role"), role.clone()));
         }
         if completes {
-            wanted.push((format!("{PREFIX}agent-pre-populate-only"), "true".to_string()));
+            wanted.push((
+                format!("{PREFIX}agent-pre-populate-only"),
+                "true".to_string(),
+            ));
         }
         for key in keys {
             let n = &self.names[key];
-            wanted.push((format!("{PREFIX}agent-inject-secret-{n}"), self.path.api_path.clone()));
-            wanted.push((format!("{PREFIX}agent-inject-template-{n}"), self.path.template(key)));
+            wanted.push((
+                format!("{PREFIX}agent-inject-secret-{n}"),
+                self.path.api_path.clone(),
+            ));
+            wanted.push((
+                format!("{PREFIX}agent-inject-template-{n}"),
+                self.path.template(key),
+            ));
             wanted.push((format!("{PREFIX}agent-inject-file-{n}"), key.clone()));
-            wanted.push((format!("{PREFIX}error-on-missing-key-{n}"), "true".to_string()));
+            wanted.push((
+                format!("{PREFIX}error-on-missing-key-{n}"),
+                "true".to_string(),
+            ));
             let per_name = format!("{PREFIX}secret-volume-path-{n}");
             if dir != global_dir || existing(&per_name).is_some() {
                 wanted.push((per_name, dir.to_string()));
@@ -89,11 +116,14 @@ impl InjectorFiles {
 impl Wiring for InjectorFiles {
     fn pod_context(&self, pod: &Value) -> String {
         self.volume_path.clone().unwrap_or_else(|| {
-            pod.pointer(&format!("/metadata/annotations/{}secret-volume-path", PREFIX.replace('/', "~1")))
-                .and_then(Value::as_str)
-                .unwrap_or(DEFAULT_SECRET_VOLUME_PATH)
-                .trim_end_matches('/')
-                .to_string()
+            pod.pointer(&format!(
+                "/metadata/annotations/{}secret-volume-path",
+                PREFIX.replace('/', "~1")
+            ))
+            .and_then(Value::as_str)
+            .unwrap_or(DEFAULT_SECRET_VOLUME_PATH)
+            .trim_end_matches('/')
+            .to_string()
         })
     }
 
@@ -111,7 +141,12 @@ impl Wiring for InjectorFiles {
     ) -> Result<()> {
         let dir = self.pod_context(pod);
         let wanted = self.wanted(pod, &dir, keys, completes);
-        let has_role = pod.pointer(&format!("/metadata/annotations/{}role", PREFIX.replace('/', "~1"))).is_some();
+        let has_role = pod
+            .pointer(&format!(
+                "/metadata/annotations/{}role",
+                PREFIX.replace('/', "~1")
+            ))
+            .is_some();
         if self.role.is_none() && !has_role {
             return Err(Error::config(
                 "mount mode needs the Vault role the injector logs in with: pass --role ROLE or set `vault.role:`",
@@ -173,9 +208,14 @@ fn annotations_mut(pod: &mut Value) -> &mut Map<String, Value> {
         map.insert("metadata".into(), json!({}));
         map.extend(rest.into_iter().filter(|(k, _)| k != "metadata"));
     }
-    let meta = map.get_mut("metadata").and_then(Value::as_object_mut).expect("metadata set above");
+    let meta = map
+        .get_mut("metadata")
+        .and_then(Value::as_object_mut)
+        .expect("metadata set above");
     if !meta.get("annotations").is_some_and(Value::is_object) {
         meta.insert("annotations".into(), json!({}));
     }
-    meta.get_mut("annotations").and_then(Value::as_object_mut).expect("annotations set above")
+    meta.get_mut("annotations")
+        .and_then(Value::as_object_mut)
+        .expect("annotations set above")
 }

@@ -24,7 +24,14 @@ impl Wiring for SyncedSecret {
         json!({"name": env_name, "valueFrom": {"secretKeyRef": {"name": self.secret, "key": key}}})
     }
 
-    fn finish_pod(&self, _: &mut Value, _: &[String], _: bool, _: &Place, _: &mut Report) -> Result<()> {
+    fn finish_pod(
+        &self,
+        _: &mut Value,
+        _: &[String],
+        _: bool,
+        _: &Place,
+        _: &mut Report,
+    ) -> Result<()> {
         Ok(())
     }
 }
