@@ -66,7 +66,8 @@ impl fmt::Display for Place {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
     kind: ErrorKind,
-    place: Place,
+    // Boxed: errors are rare and results on the happy path stay small.
+    place: Box<Place>,
     message: String,
 }
 
@@ -74,7 +75,7 @@ impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
             kind,
-            place: Place::default(),
+            place: Box::default(),
             message: message.into(),
         }
     }
@@ -84,7 +85,7 @@ impl Error {
     }
 
     pub fn at(mut self, place: Place) -> Self {
-        self.place = place;
+        self.place = Box::new(place);
         self
     }
 

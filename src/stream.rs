@@ -110,8 +110,7 @@ pub fn split(input: &str) -> Stream<'_> {
     let mut body_start = 0;
     let mut body_line = 1;
     let mut offset = 0;
-    let mut line_no = 1;
-    for line in text.split_inclusive('\n') {
+    for (line_no, line) in (1..).zip(text.split_inclusive('\n')) {
         if is_marker(line) {
             if offset > 0 || !marker.is_empty() {
                 chunks.push(Chunk {
@@ -135,7 +134,6 @@ pub fn split(input: &str) -> Stream<'_> {
             };
         }
         offset += line.len();
-        line_no += 1;
     }
     if body_start < text.len() || !marker.is_empty() || chunks.is_empty() {
         chunks.push(Chunk {
