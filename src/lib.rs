@@ -81,6 +81,12 @@ pub fn run(input: &str, config: &Config) -> Result<Output> {
                 config.kv_version(),
             )?;
             report.vault_path = Some(path.describe());
+            let given = config.vault.secret_path.as_deref().unwrap_or_default();
+            if given.trim_matches('/') != path.api_path {
+                report
+                    .notes
+                    .push(format!("KV v2 path '{given}' read as '{}'", path.api_path));
+            }
             injector = InjectorFiles::new(
                 path,
                 config.vault.role.clone(),

@@ -169,6 +169,9 @@ fn run(cli: &Cli) -> Result<(), Error> {
     if cli.explain {
         let _ = stderr.lock().write_all(output.report.explain().as_bytes());
     } else {
+        for n in &output.report.notes {
+            eprintln!("vaultwire: note: {n}");
+        }
         for w in &output.report.warnings {
             eprintln!("vaultwire: warning: {w}");
         }

@@ -21,6 +21,8 @@ pub struct Report {
     pub removed_keys: Vec<RemovedKey>,
     pub dropped_documents: Vec<Located>,
     pub warnings: Vec<String>,
+    /// Facts worth a line even without `--explain` (how a Vault path was read).
+    pub notes: Vec<String>,
     pub patches: Vec<DocumentPatch>,
 }
 
@@ -121,6 +123,9 @@ impl Report {
         );
         if let Some(p) = &self.vault_path {
             let _ = writeln!(out, "vaultwire: {p}");
+        }
+        for n in &self.notes {
+            let _ = writeln!(out, "vaultwire: note: {n}");
         }
         let mut documents: Vec<usize> = self
             .env_changes

@@ -6,3 +6,4 @@ mod example;
 mod podinfo;
 mod properties;
 mod shared_fixtures;
+mod stream_shapes;

@@ -1,0 +1,184 @@
+//! Streams in every shape a renderer may produce: Lists, CRLF, a BOM, flow style, anchors,
+//! comment-only and non-Kubernetes documents, YAML 1.1 look-alike strings.
+
+use vaultwire::{Config, ErrorKind, Mode};
+
+fn partial() -> Config {
+    Config {
+        mode: Some(Mode::Partial),
+        keys: vec!["DB_PASSWORD".into()],
+        existing_secret: Some("synced".into()),
+        ..Config::default()
+    }
+}
+
+const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    env:\n    - name: DB_PASSWORD\n      value: x\n    - name: FLAG\n      value: \"on\"\n    - name: MODE\n      value: \"0644\"\n    - name: NOTHING\n      value: \"~\"\n";
+
+fn synced_ref(text: &str) -> bool {
+    text.contains("secretKeyRef:")
+        && text.contains("name: synced")
+        && text.contains("key: DB_PASSWORD")
+}
+
+#[test]
+fn yaml_1_1_look_alikes_stay_strings_in_a_rewritten_document() {
+    let out = vaultwire::run(POD, &partial()).unwrap().stream;
+    assert!(synced_ref(&out), "{out}");
+    let v: serde_json::Value = serde_saphyr::from_str(&out).unwrap();
+    let env = &v["spec"]["containers"][0]["env"];
+    assert_eq!(env[1]["value"], "on");
+    assert_eq!(env[2]["value"], "0644");
+    assert_eq!(env[3]["value"], "~");
+}
+
+#[test]
+fn list_items_are_transformed() {
+    let list = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: d\n  spec:\n    template:\n      spec:\n        containers:\n        - name: c\n          env:\n          - name: DB_PASSWORD\n            value: x\n";
+    let out = vaultwire::run(list, &partial()).unwrap();
+    assert!(synced_ref(&out.stream), "{}", out.stream);
+    assert_eq!(out.report.env_changes[0].at.kind, "Deployment");
+    assert_eq!(out.report.env_changes[0].at.name, "d");
+}
+
+#[test]
+fn crlf_and_bom_are_kept() {
+    let service = "---\r\napiVersion: v1\r\nkind: Service\r\nmetadata:\r\n  name: s\r\n";
+    let input = format!("\u{feff}{}{service}", POD.replace('\n', "\r\n"));
+    let out = vaultwire::run(&input, &partial()).unwrap().stream;
+    assert!(out.starts_with('\u{feff}'));
+    assert!(
+        out.ends_with(service),
+        "the untouched Service keeps its bytes"
+    );
+    assert!(
+        !out.replace("\r\n", "").contains('\n'),
+        "every line of the rewritten document ends in CRLF"
+    );
+    assert!(synced_ref(&out.replace("\r\n", "\n")));
+}
+
+#[test]
+fn flow_style_and_quoted_documents_are_read() {
+    let flow = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "env": [{"name": "DB_PASSWORD", "value": "x"}]}]}}"#;
+    let out = vaultwire::run(flow, &partial()).unwrap().stream;
+    assert!(synced_ref(&out), "{out}");
+}
+
+#[test]
+fn anchors_expand_and_alias_bombs_are_refused() {
+    let anchored = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    env: &env\n    - name: DB_PASSWORD\n      value: x\n  initContainers:\n  - name: i\n    env: *env\n";
+    let out = vaultwire::run(anchored, &partial()).unwrap();
+    assert_eq!(
+        out.report.env_changes.len(),
+        2,
+        "both the anchor and its alias are rewritten"
+    );
+    let mut bomb = String::from("kind: ConfigMap\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        let p = i - 1;
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    let err = vaultwire::run(&bomb, &partial()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Yaml, "{err}");
+    assert!(err.to_string().starts_with("document 1"), "{err}");
+}
+
+#[test]
+fn blank_comment_and_foreign_documents_pass_through() {
+    let input = format!("---\n# just a comment\n---\n---\nfoo: [1, 2]\nbar: baz\n---\n{POD}---\nkind: Service\nmetadata: {{name: s}} # a comment\n...\n");
+    let out = vaultwire::run(&input, &partial()).unwrap().stream;
+    assert!(
+        out.starts_with("---\n# just a comment\n---\n---\nfoo: [1, 2]\nbar: baz\n---\n"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("---\nkind: Service\nmetadata: {name: s} # a comment\n...\n"),
+        "{out}"
+    );
+    let empty = vaultwire::run("", &partial()).unwrap();
+    assert_eq!(empty.stream, "");
+}
+
+#[test]
+fn mount_mode_details() {
+    let mut c = Config {
+        mode: Some(Mode::Mount),
+        keys: vec!["tls.key".into(), "DB_PASSWORD".into()],
+        ..Config::default()
+    };
+    c.vault.secret_path = Some("secret/app".into());
+    c.vault.kv_version = Some(1);
+    c.vault.role = Some("r".into());
+    c.vault
+        .annotations
+        .insert("auth-path".into(), "auth/k8s".into());
+    let pod = POD.replace("    env:\n", "    env:\n    - name: TLS\n      valueFrom:\n        secretKeyRef: {name: certs, key: tls.key}\n")
+        .replace("metadata:\n  name: p\n", "metadata:\n  name: p\n  annotations:\n    vault.hashicorp.com/secret-volume-path: /etc/secrets\n")
+        .replace("spec:\n  containers:", "spec:\n  restartPolicy: Never\n  containers:");
+    let out = vaultwire::run(&pod, &c).unwrap();
+    let s = &out.stream;
+    assert!(
+        s.contains("value: /etc/secrets/tls.key"),
+        "the pod's own volume path is followed:\n{s}"
+    );
+    let v: serde_json::Value = serde_saphyr::from_str(s).unwrap();
+    let ann = &v["metadata"]["annotations"];
+    let tls = ann["vault.hashicorp.com/agent-inject-template-tls.key"]
+        .as_str()
+        .unwrap();
+    assert!(
+        tls.contains(r#"{{ index .Data "tls.key" }}"#),
+        "KV v1 and a non-identifier key: {tls}"
+    );
+    let db = ann["vault.hashicorp.com/agent-inject-template-db_password"]
+        .as_str()
+        .unwrap();
+    assert!(db.contains("{{ .Data.DB_PASSWORD }}"), "{db}");
+    assert!(s.contains("vault.hashicorp.com/auth-path: auth/k8s"), "{s}");
+    assert!(
+        s.contains("vault.hashicorp.com/agent-pre-populate-only: \"true\""),
+        "a Pod that restarts never is run-once:\n{s}"
+    );
+    // KV v2 given without data/ says how it read the path
+    c.vault.kv_version = None;
+    c.vault.secret_path = Some("kv/app/config".into());
+    let out = vaultwire::run(&pod, &c).unwrap();
+    assert_eq!(
+        out.report.notes,
+        vec!["KV v2 path 'kv/app/config' read as 'kv/data/app/config'".to_string()]
+    );
+    assert!(out
+        .stream
+        .contains("agent-inject-secret-db_password: kv/data/app/config"));
+}
+
+#[test]
+fn targets_select_workloads_and_containers() {
+    let two = format!(
+        "{POD}---\n{}",
+        POD.replace("name: p\n", "name: q\n  labels: {tier: web}\n")
+            .replace("- name: c\n", "- name: sidecar\n")
+    );
+    let run = |f: &dyn Fn(&mut Config)| {
+        let mut c = partial();
+        f(&mut c);
+        let out = vaultwire::run(&two, &c).unwrap();
+        out.report
+            .env_changes
+            .iter()
+            .map(|e| format!("{}/{}", e.at.name, e.container))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(&|_| {}), ["p/c", "q/sidecar"]);
+    assert_eq!(run(&|c| c.targets.names = vec!["q*".into()]), ["q/sidecar"]);
+    assert_eq!(
+        run(&|c| {
+            c.targets.labels.insert("tier".into(), "web".into());
+        }),
+        ["q/sidecar"]
+    );
+    assert_eq!(run(&|c| c.targets.containers = vec!["c".into()]), ["p/c"]);
+    assert!(run(&|c| c.targets.kinds = vec!["Deployment".into()]).is_empty());
+}
