@@ -90,6 +90,29 @@ pub fn runs_to_completion(obj: &Value) -> bool {
 /// Container lists of a pod spec that carry env: init containers first, as they run first.
 pub const CONTAINER_LISTS: [&str; 2] = ["initContainers", "containers"];
 
+/// The elements of the array at a JSON pointer; none when it is missing or not an array.
+pub fn items<'a>(v: &'a Value, pointer: &str) -> impl Iterator<Item = &'a Value> {
+    v.pointer(pointer)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// The targeted containers of a pod template, with their list and index.
+pub fn targeted_containers<'a>(
+    pod: &'a Value,
+    targets: &'a Targets,
+) -> impl Iterator<Item = (&'static str, usize, &'a Value)> {
+    CONTAINER_LISTS
+        .into_iter()
+        .flat_map(move |list| {
+            items(pod, &format!("/spec/{list}"))
+                .enumerate()
+                .map(move |(i, c)| (list, i, c))
+        })
+        .filter(|(_, _, c)| container_selected(targets, c))
+}
+
 /// Does the target filter select this object (kinds, name globs, labels)?
 pub fn selected(targets: &Targets, obj: &Value) -> bool {
     let kind = kind_of(obj);
@@ -222,6 +245,14 @@ impl ObjectRef {
             name: name.to_string(),
         }
     }
+    /// The object an `envFrom` source names.
+    pub fn of_env_from(from: &Value) -> Option<Self> {
+        let name = |p: &str| from.pointer(p).and_then(Value::as_str);
+        name("/secretRef/name")
+            .map(ObjectRef::secret)
+            .or_else(|| name("/configMapRef/name").map(ObjectRef::config_map))
+    }
+
     pub fn of(obj: &Value) -> Option<Self> {
         match kind_of(obj) {
             "Secret" => Some(ObjectRef::secret(name_of(obj))),
@@ -322,56 +353,25 @@ pub struct References {
 impl References {
     pub fn add_pod_spec(&mut self, spec: &Value) {
         for list in ["initContainers", "containers", "ephemeralContainers"] {
-            for c in spec
-                .get(list)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                for e in c.get("env").and_then(Value::as_array).into_iter().flatten() {
+            for c in items(spec, &format!("/{list}")) {
+                for e in items(c, "/env") {
                     if let Some((obj, key)) = EnvSource::of(e).object_key() {
                         self.keys.insert((obj, key.to_string()));
                     }
                 }
-                for from in c
-                    .get("envFrom")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    if let Some(n) = from.pointer("/secretRef/name").and_then(Value::as_str) {
-                        self.whole.insert(ObjectRef::secret(n));
-                    }
-                    if let Some(n) = from.pointer("/configMapRef/name").and_then(Value::as_str) {
-                        self.whole.insert(ObjectRef::config_map(n));
-                    }
-                }
+                self.whole
+                    .extend(items(c, "/envFrom").filter_map(ObjectRef::of_env_from));
             }
         }
-        for s in spec
-            .get("imagePullSecrets")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for s in items(spec, "/imagePullSecrets") {
             if let Some(n) = s.get("name").and_then(Value::as_str) {
                 self.whole.insert(ObjectRef::secret(n));
             }
         }
-        for v in spec
-            .get("volumes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for v in items(spec, "/volumes") {
             self.add_volume_source(v.get("secret"), "secretName", true);
             self.add_volume_source(v.get("configMap"), "name", false);
-            for p in v
-                .pointer("/projected/sources")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for p in items(v, "/projected/sources") {
                 self.add_volume_source(p.get("secret"), "name", true);
                 self.add_volume_source(p.get("configMap"), "name", false);
             }

@@ -2,13 +2,11 @@
 //! key set is what the targeted env reads from the chart's own Secrets and ConfigMaps (and from
 //! the synced Secret, so that a second run finds the same set).
 
-use serde_json::Value;
-
 use crate::config::Targets;
 use crate::document::Document;
 use crate::error::{Error, ErrorKind, Result};
 use crate::workload::{
-    container_selected, objects, pod_template, selected, EnvSource, ObjectRef, CONTAINER_LISTS,
+    items, objects, pod_template, selected, targeted_containers, EnvSource, ObjectRef,
 };
 
 pub fn infer_keys(docs: &[Document<'_>], targets: &Targets, synced: &str) -> Result<Vec<String>> {
@@ -26,21 +24,11 @@ pub fn infer_keys(docs: &[Document<'_>], targets: &Targets, synced: &str) -> Res
         let Some(pod) = pod_template(obj) else {
             continue;
         };
-        for list in CONTAINER_LISTS {
-            let containers = pod
-                .get("spec")
-                .and_then(|s| s.get(list))
-                .and_then(Value::as_array);
-            for c in containers
-                .into_iter()
-                .flatten()
-                .filter(|c| container_selected(targets, c))
-            {
-                for e in c.get("env").and_then(Value::as_array).into_iter().flatten() {
-                    if let Some((from, key)) = EnvSource::of(e).object_key() {
-                        if chart_objects.contains(&from) && !keys.iter().any(|k| k == key) {
-                            keys.push(key.to_string());
-                        }
+        for (_, _, c) in targeted_containers(pod, targets) {
+            for e in items(c, "/env") {
+                if let Some((from, key)) = EnvSource::of(e).object_key() {
+                    if chart_objects.contains(&from) && !keys.iter().any(|k| k == key) {
+                        keys.push(key.to_string());
                     }
                 }
             }

@@ -6,7 +6,7 @@ pub mod full;
 pub mod mount;
 pub mod partial;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -15,8 +15,8 @@ use crate::document::{object_place, Document};
 use crate::error::{Place, Result};
 use crate::report::{EnvChange, Located, Report};
 use crate::workload::{
-    container_selected, pod_template_mut, runs_to_completion, selected, Carried, EnvSource, KeySet,
-    ObjectRef, CONTAINER_LISTS,
+    items, objects, objects_mut, pod_template, pod_template_mut, runs_to_completion, selected,
+    targeted_containers, Carried, EnvSource, KeySet, ObjectRef,
 };
 
 /// How a mode wires one pod.
@@ -70,12 +70,15 @@ pub fn rewrite(
 ) -> Result<Rewritten> {
     let mut moved = Vec::new();
     let mut carried = BTreeSet::new();
+    let wired = wired_by_reference(docs, keys, targets, wiring);
+    // key -> (where, literal) of entries that carry it by name only, to spot ambiguity
+    let mut by_name: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for doc in docs.iter_mut() {
         let base = doc.place();
         let Some(value) = doc.value.as_mut() else {
             continue;
         };
-        for obj in crate::workload::objects_mut(value) {
+        for obj in objects_mut(value) {
             if !selected(targets, obj) {
                 continue;
             }
@@ -85,7 +88,25 @@ pub fn rewrite(
                 continue;
             };
             let context = wiring.pod_context(pod);
-            let carriers = find_carriers(pod, keys, targets, &context);
+            let mut carriers = find_carriers(pod, keys, targets, &context);
+            carriers.retain(|c| {
+                let entry = &pod["spec"][c.list][c.container]["env"][c.entry];
+                let literal = entry.get("value").and_then(Value::as_str);
+                let Some(literal) = literal.filter(|_| c.because == Carried::ByName) else {
+                    return true;
+                };
+                let container = pod["spec"][c.list][c.container]["name"].as_str().unwrap_or("");
+                let at = format!("{place}: container '{container}'");
+                if wired.contains(&c.key) {
+                    report.notes.push(format!(
+                        "{at}: env {} keeps its literal value: other entries read key {} by reference, so this one, named like it, is a different setting (list it under `aliases` to rewrite it)",
+                        c.key, c.key
+                    ));
+                    return false;
+                }
+                by_name.entry(c.key.clone()).or_default().push((at, literal.to_string()));
+                true
+            });
             if carriers.is_empty() {
                 continue;
             }
@@ -132,39 +153,58 @@ pub fn rewrite(
             wiring.finish_pod(pod, &pod_keys, completes, &place, report)?;
         }
     }
+    for (key, entries) in by_name {
+        let values: BTreeSet<&str> = entries.iter().map(|(_, v)| v.as_str()).collect();
+        if values.len() > 1 {
+            let places: Vec<&str> = entries.iter().map(|(at, _)| at.as_str()).collect();
+            report.warnings.push(format!(
+                "key {key}: entries named {key} held different literal values ({}); all now take the one value of key {key}: restrict the targets if they are different settings",
+                places.join("; ")
+            ));
+        }
+    }
     moved.sort();
     moved.dedup();
     Ok(Rewritten { moved, carried })
 }
 
+/// Keys that some targeted entry reads by reference (or already from its injector file): a
+/// literal entry that only shares the key's name is then a different setting, such as the
+/// dataservice's own `PORT` beside the gateway's `PORT` key.
+fn wired_by_reference(
+    docs: &[Document<'_>],
+    keys: &KeySet,
+    targets: &Targets,
+    wiring: &dyn Wiring,
+) -> BTreeSet<String> {
+    let mut wired = BTreeSet::new();
+    for obj in docs.iter().flat_map(|d| d.value.iter().flat_map(objects)) {
+        let Some(pod) = pod_template(obj).filter(|_| selected(targets, obj)) else {
+            continue;
+        };
+        let context = wiring.pod_context(pod);
+        for c in find_carriers(pod, keys, targets, &context) {
+            if matches!(c.because, Carried::ByReference | Carried::ByFile) {
+                wired.insert(c.key);
+            }
+        }
+    }
+    wired
+}
+
 fn find_carriers(pod: &Value, keys: &KeySet, targets: &Targets, files_dir: &str) -> Vec<Carrier> {
     let files_dir = Some(files_dir).filter(|d| !d.is_empty());
     let mut found = Vec::new();
-    for list in CONTAINER_LISTS {
-        let containers = pod
-            .get("spec")
-            .and_then(|s| s.get(list))
-            .and_then(Value::as_array);
-        for (ci, c) in containers.into_iter().flatten().enumerate() {
-            if !container_selected(targets, c) {
-                continue;
-            }
-            for (ei, e) in c
-                .get("env")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .enumerate()
-            {
-                if let Some((key, because)) = keys.carried(e, files_dir) {
-                    found.push(Carrier {
-                        list,
-                        container: ci,
-                        entry: ei,
-                        key,
-                        because,
-                    });
-                }
+    for (list, container, c) in targeted_containers(pod, targets) {
+        for (entry, e) in items(c, "/env").enumerate() {
+            if let Some((key, because)) = keys.carried(e, files_dir) {
+                found.push(Carrier {
+                    list,
+                    container,
+                    entry,
+                    key,
+                    because,
+                });
             }
         }
     }
@@ -182,7 +222,7 @@ pub fn warnings(
 ) {
     let mut chart_objects: Vec<(ObjectRef, Vec<String>)> = Vec::new();
     for doc in docs {
-        for obj in doc.value.iter().flat_map(crate::workload::objects) {
+        for obj in doc.value.iter().flat_map(objects) {
             if let Some(r) = ObjectRef::of(obj) {
                 chart_objects.push((r, crate::prune::data_keys(obj)));
             }
@@ -190,59 +230,31 @@ pub fn warnings(
     }
     for doc in docs {
         let base = doc.place();
-        for obj in doc.value.iter().flat_map(crate::workload::objects) {
+        for obj in doc.value.iter().flat_map(objects) {
             if !selected(targets, obj) {
                 continue;
             }
-            let Some(pod) = crate::workload::pod_template(obj) else {
+            let Some(pod) = pod_template(obj) else {
                 continue;
             };
             let place = object_place(&base, obj);
-            for list in CONTAINER_LISTS {
-                for c in pod
-                    .pointer(&format!("/spec/{list}"))
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    if !container_selected(targets, c) {
+            for (_, _, c) in targeted_containers(pod, targets) {
+                let cname = c.get("name").and_then(Value::as_str).unwrap_or("");
+                let explicit: Vec<&str> = items(c, "/env")
+                    .filter_map(|e| e.get("name").and_then(Value::as_str))
+                    .collect();
+                for from in items(c, "/envFrom") {
+                    let Some(target) = ObjectRef::of_env_from(from) else {
                         continue;
-                    }
-                    let cname = c.get("name").and_then(Value::as_str).unwrap_or("");
-                    let explicit: Vec<&str> = c
-                        .get("env")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|e| e.get("name").and_then(Value::as_str))
-                        .collect();
-                    for from in c
-                        .get("envFrom")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                    {
-                        let target = from
-                            .pointer("/secretRef/name")
-                            .and_then(Value::as_str)
-                            .map(ObjectRef::secret)
-                            .or_else(|| {
-                                from.pointer("/configMapRef/name")
-                                    .and_then(Value::as_str)
-                                    .map(ObjectRef::config_map)
-                            });
-                        let Some(target) = target else { continue };
-                        let prefix = from.get("prefix").and_then(Value::as_str).unwrap_or("");
-                        for (_, data) in chart_objects.iter().filter(|(r, _)| *r == target) {
-                            for k in data.iter().filter(|k| keys.contains(k)) {
-                                if !explicit.contains(&format!("{prefix}{k}").as_str()) {
-                                    report.warnings.push(format!(
-                                        "{}: container '{cname}': key {k} reaches the container through envFrom {} '{}', which vaultwire cannot rewrite per entry; it still comes from there",
-                                        Place { container: None, ..place.clone() },
-                                        target.kind,
-                                        target.name
-                                    ));
-                                }
+                    };
+                    let prefix = from.get("prefix").and_then(Value::as_str).unwrap_or("");
+                    for (_, data) in chart_objects.iter().filter(|(r, _)| *r == target) {
+                        for k in data.iter().filter(|k| keys.contains(k)) {
+                            if !explicit.contains(&format!("{prefix}{k}").as_str()) {
+                                report.warnings.push(format!(
+                                    "{place}: container '{cname}': key {k} reaches it through envFrom {} '{}', which vaultwire cannot rewrite per entry; the key still comes from there",
+                                    target.kind, target.name
+                                ));
                             }
                         }
                     }
