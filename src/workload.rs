@@ -314,7 +314,7 @@ impl KeySet {
 
     /// The key an env entry carries: the key it reads first (that is the value it holds), then
     /// the key whose injector file it already points to (`<files_dir>/KEY`, so a second run
-    /// changes nothing), then its name, then a configured alias.
+    /// changes nothing), then a configured alias, then its name.
     pub fn carried(&self, entry: &Value, files_dir: Option<&str>) -> Option<(String, Carried)> {
         let source = EnvSource::of(entry);
         if let Some((_, key)) = source.object_key() {
@@ -333,11 +333,11 @@ impl KeySet {
             }
         }
         let name = entry.get("name").and_then(Value::as_str)?;
-        if self.contains(name) {
-            return Some((name.to_string(), Carried::ByName));
+        if let Some(key) = self.aliases.get(name).filter(|k| self.contains(k)) {
+            return Some((key.clone(), Carried::ByAlias));
         }
-        let key = self.aliases.get(name)?;
-        self.contains(key).then(|| (key.clone(), Carried::ByAlias))
+        self.contains(name)
+            .then(|| (name.to_string(), Carried::ByName))
     }
 }
 

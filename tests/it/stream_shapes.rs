@@ -182,3 +182,50 @@ fn targets_select_workloads_and_containers() {
     assert_eq!(run(&|c| c.targets.containers = vec!["c".into()]), ["p/c"]);
     assert!(run(&|c| c.targets.kinds = vec!["Deployment".into()]).is_empty());
 }
+
+#[test]
+fn a_literal_named_like_a_referenced_key_is_another_setting() {
+    let two = "---\nkind: Deployment\nmetadata: {name: gateway}\nspec:\n  template:\n    spec:\n      containers:\n      - name: g\n        env:\n        - name: PORT\n          valueFrom: {secretKeyRef: {name: cfg, key: PORT}}\n---\nkind: Deployment\nmetadata: {name: dataservice}\nspec:\n  template:\n    spec:\n      containers:\n      - name: d\n        env:\n        - name: PORT\n          value: \"8081\"\n";
+    let mut c = partial();
+    c.keys = vec!["PORT".into()];
+    let out = vaultwire::run(two, &c).unwrap();
+    let changed: Vec<&str> = out
+        .report
+        .env_changes
+        .iter()
+        .map(|e| e.at.name.as_str())
+        .collect();
+    assert_eq!(changed, ["gateway"]);
+    assert!(out
+        .report
+        .notes
+        .iter()
+        .any(|n| n.contains("Deployment 'dataservice'") && n.contains("keeps its literal value")));
+    assert!(!out.report.notes.concat().contains("8081"));
+    // an alias says it is the key after all
+    c.aliases.insert("PORT".into(), "PORT".into());
+    let out = vaultwire::run(two, &c).unwrap();
+    assert_eq!(out.report.env_changes.len(), 2);
+    // with no reference anywhere (the lookup render), both are rewritten and the clash is named
+    let literal = two.replace(
+        "valueFrom: {secretKeyRef: {name: cfg, key: PORT}}",
+        "value: \"8787\"",
+    );
+    let out = vaultwire::run(&literal, &partial_with(&["PORT"])).unwrap();
+    assert_eq!(out.report.env_changes.len(), 2);
+    assert!(
+        out.report
+            .warnings
+            .iter()
+            .any(|w| w.contains("different literal values")),
+        "{:?}",
+        out.report.warnings
+    );
+}
+
+fn partial_with(keys: &[&str]) -> Config {
+    Config {
+        keys: keys.iter().map(|k| k.to_string()).collect(),
+        ..partial()
+    }
+}
