@@ -58,7 +58,9 @@ pub fn run(input: &str, config: &Config) -> Result<Output> {
     let keys = match mode {
         Mode::Full if config.keys.is_empty() => {
             let secret = config.existing_secret.as_deref().unwrap_or_default();
-            full::infer_keys(&docs, &config.targets, secret)?
+            let (keys, note) = full::infer_keys(&docs, &config.targets, secret)?;
+            report.notes.extend(note);
+            keys
         }
         _ => config.keys.clone(),
     };

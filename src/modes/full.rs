@@ -9,14 +9,22 @@ use crate::workload::{
     items, objects, pod_template, selected, targeted_containers, EnvSource, ObjectRef,
 };
 
-pub fn infer_keys(docs: &[Document<'_>], targets: &Targets, synced: &str) -> Result<Vec<String>> {
+/// The inferred keys, and a note when they came only from the synced Secret (a render that is
+/// already wired, or a chart that points its env at the synced Secret itself).
+pub fn infer_keys(
+    docs: &[Document<'_>],
+    targets: &Targets,
+    synced: &str,
+) -> Result<(Vec<String>, Option<String>)> {
+    let synced_ref = ObjectRef::secret(synced);
     let mut chart_objects: Vec<ObjectRef> = docs
         .iter()
         .flat_map(|d| d.value.iter().flat_map(objects))
         .filter_map(ObjectRef::of)
         .collect();
-    chart_objects.push(ObjectRef::secret(synced));
+    chart_objects.push(synced_ref.clone());
     let mut keys: Vec<String> = Vec::new();
+    let mut from_chart = false;
     for obj in docs.iter().flat_map(|d| d.value.iter().flat_map(objects)) {
         if !selected(targets, obj) {
             continue;
@@ -30,6 +38,7 @@ pub fn infer_keys(docs: &[Document<'_>], targets: &Targets, synced: &str) -> Res
                     if chart_objects.contains(&from) && !keys.iter().any(|k| k == key) {
                         keys.push(key.to_string());
                     }
+                    from_chart |= chart_objects.contains(&from) && from != synced_ref;
                 }
             }
         }
@@ -40,5 +49,11 @@ pub fn infer_keys(docs: &[Document<'_>], targets: &Targets, synced: &str) -> Res
             "full mode found no configuration keys: no targeted env entry reads a Secret or ConfigMap rendered in this stream (a chart that renders literals, e.g. through `lookup`, has none); list the keys with -k KEY or `keys:` in the config",
         ));
     }
-    Ok(keys)
+    let note = (!from_chart).then(|| {
+        format!(
+            "full mode: the stream renders no Secret or ConfigMap the env reads; the keys are those the env already reads from '{synced}' ({} keys): list keys with -k to wire literal entries too",
+            keys.len()
+        )
+    });
+    Ok((keys, note))
 }

@@ -1,1 +1,130 @@
-// filled in below
+//! The contract on a chart that is not Portkey: podinfo's default render
+//! (`../shared/fixtures/charts/podinfo.*`), release `rel1`, namespace `apps`.
+//!
+//! Its Deployment sets `PODINFO_UI_COLOR` as a literal; its Helm test hook Pods (only in the
+//! Helm 4 stream, Helm 3 leaves hooks out) set `PODINFO_SVC`. No Secret or ConfigMap is rendered.
+
+use crate::support::{
+    expect_failure, read_text, report, run_and_check, shared_dir_or_note, Checked, Mode, Scenario,
+};
+use std::path::Path;
+
+const FIXTURES: [&str; 2] = ["podinfo.helm4-stdin.yaml", "podinfo.manifest.yaml"];
+const DEPLOYMENT_KEY: &str = "PODINFO_UI_COLOR";
+const HOOK_KEY: &str = "PODINFO_SVC";
+const DEPLOYMENT: &str = "rel1-podinfo";
+
+fn podinfo_scenario(fixture: &str, mode: Mode, keys: &[&str]) -> Scenario {
+    let mut sc = Scenario::new(fixture, mode, keys);
+    sc.secret = "podinfo-vault".to_string();
+    sc.vault_path = "kv/data/apps/podinfo".to_string();
+    sc.role = "podinfo".to_string();
+    sc
+}
+
+fn fixture_text(dir: &Path, name: &str) -> String {
+    read_text(&dir.join("charts").join(name))
+}
+
+fn require_rewrite(
+    checked: &Checked,
+    sc: &Scenario,
+    kind: &str,
+    name: &str,
+    out: &mut Vec<String>,
+) {
+    let found = checked
+        .rewrites
+        .iter()
+        .any(|r| r.workload.kind == kind && r.workload.name == name);
+    if !found {
+        out.push(format!(
+            "{}: {kind} '{name}' should have an env entry rewritten",
+            sc.label()
+        ));
+    }
+}
+
+fn check(sc: &Scenario, text: &str, failures: &mut Vec<String>) -> Checked {
+    let checked = run_and_check(sc, text);
+    failures.extend(checked.failures.iter().cloned());
+    if checked.rewrites.is_empty() {
+        failures.push(format!("{}: no env entry was rewritten", sc.label()));
+    }
+    checked
+}
+
+#[test]
+fn podinfo_deployment_key_in_every_mode() {
+    let test = "podinfo_deployment_key_in_every_mode";
+    let Some(dir) = shared_dir_or_note(test) else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for fixture in FIXTURES {
+        let text = fixture_text(&dir, fixture);
+        for mode in Mode::ALL {
+            let sc = podinfo_scenario(fixture, mode, &[DEPLOYMENT_KEY]);
+            let checked = check(&sc, &text, &mut failures);
+            require_rewrite(&checked, &sc, "Deployment", DEPLOYMENT, &mut failures);
+        }
+    }
+    report(test, &failures);
+}
+
+/// Helm 4 includes the test hook Pods: in mount mode their agent must pre-populate only.
+#[test]
+fn podinfo_hook_pods_in_every_mode() {
+    let test = "podinfo_hook_pods_in_every_mode";
+    let Some(dir) = shared_dir_or_note(test) else {
+        return;
+    };
+    let fixture = FIXTURES[0];
+    let text = fixture_text(&dir, fixture);
+    let mut failures = Vec::new();
+    for mode in Mode::ALL {
+        let sc = podinfo_scenario(fixture, mode, &[DEPLOYMENT_KEY, HOOK_KEY]);
+        let checked = check(&sc, &text, &mut failures);
+        require_rewrite(&checked, &sc, "Deployment", DEPLOYMENT, &mut failures);
+        for pod in [
+            "rel1-podinfo-jwt-test-y2m0z",
+            "rel1-podinfo-service-test-qd6ou",
+        ] {
+            require_rewrite(&checked, &sc, "Pod", pod, &mut failures);
+        }
+    }
+    report(test, &failures);
+}
+
+#[test]
+fn podinfo_keep_plaintext_changes_only_the_workload() {
+    let test = "podinfo_keep_plaintext_changes_only_the_workload";
+    let Some(dir) = shared_dir_or_note(test) else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for fixture in FIXTURES {
+        let text = fixture_text(&dir, fixture);
+        for mode in Mode::ALL {
+            let mut sc = podinfo_scenario(fixture, mode, &[DEPLOYMENT_KEY]);
+            sc.keep_plaintext = true;
+            check(&sc, &text, &mut failures);
+        }
+    }
+    report(test, &failures);
+}
+
+/// podinfo renders no Secret or ConfigMap, so `full` has no keys to take from the stream.
+#[test]
+fn podinfo_full_without_keys_asks_for_k() {
+    let test = "podinfo_full_without_keys_asks_for_k";
+    let Some(dir) = shared_dir_or_note(test) else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for fixture in FIXTURES {
+        let sc = podinfo_scenario(fixture, Mode::Full, &[]);
+        failures.extend(expect_failure(&sc, &fixture_text(&dir, fixture), &["-k"]));
+    }
+    report(test, &failures);
+}
