@@ -15,14 +15,26 @@ fn literal(name: &str) -> String {
     format!("        - name: {name}\n          value: {SECRET_VALUE}\n")
 }
 
-/// Runs vaultwire and checks the error contract; returns stderr.
-fn fails(args: &[&str], stdin: &str, code: i32) -> String {
-    let out = Command::cargo_bin("vaultwire")
+fn vaultwire(args: &[&str], stdin: &str) -> std::process::Output {
+    Command::cargo_bin("vaultwire")
         .unwrap()
         .args(args)
-        .write_stdin(stdin)
+        .write_stdin(stdin.to_string())
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// Runs vaultwire, expects success; returns (stdout, stderr).
+fn succeeds(args: &[&str], stdin: &str) -> (String, String) {
+    let out = vaultwire(args, stdin);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{stderr}");
+    (String::from_utf8(out.stdout).unwrap(), stderr)
+}
+
+/// Runs vaultwire and checks the error contract; returns stderr.
+fn fails(args: &[&str], stdin: &str, code: i32) -> String {
+    let out = vaultwire(args, stdin);
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(code), "exit code; stderr: {stderr}");
     assert!(
@@ -107,17 +119,8 @@ fn conflicting_annotation_names_workload_and_annotation() {
     );
     assert!(err.contains("--force"), "{err}");
     // --force overwrites it
-    let out = Command::cargo_bin("vaultwire")
-        .unwrap()
-        .args(args)
-        .arg("--force")
-        .write_stdin(input)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert!(String::from_utf8(out.stdout)
-        .unwrap()
-        .contains("vault.hashicorp.com/role: app"));
+    let (stdout, _) = succeeds(&[&args[..], &["--force"]].concat(), &input);
+    assert!(stdout.contains("vault.hashicorp.com/role: app"));
 }
 
 #[test]
@@ -192,14 +195,8 @@ fn strict_turns_warnings_into_an_error() {
         "-k",
         "NOWHERE",
     ];
-    let out = Command::cargo_bin("vaultwire")
-        .unwrap()
-        .args(args)
-        .write_stdin(input.clone())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("key NOWHERE is not carried"));
+    let (_, stderr) = succeeds(&args, &input);
+    assert!(stderr.contains("key NOWHERE is not carried"));
     let err = fails(&[&args[..], &["--strict"]].concat(), &input, 1);
     assert!(err.contains("--strict") && err.contains("NOWHERE"), "{err}");
 }
@@ -229,18 +226,40 @@ fn explain_never_prints_a_value() {
             "--explain",
         ],
     ] {
-        let out = Command::cargo_bin("vaultwire")
-            .unwrap()
-            .args(&args)
-            .write_stdin(input.clone())
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8(out.stderr).unwrap();
-        assert!(out.status.success(), "{stderr}");
+        let (_, stderr) = succeeds(&args, &input);
         assert!(
             stderr.contains("env DB_PASSWORD: literal value ->"),
             "{stderr}"
         );
         assert!(!stderr.contains(SECRET_VALUE), "{stderr}");
     }
+}
+
+#[test]
+fn report_file_holds_the_change_set_as_json() {
+    let input = deployment(&literal("DB_PASSWORD"), "        a: b\n");
+    let path = std::env::temp_dir().join(format!("vaultwire-report-{}.json", std::process::id()));
+    let args = [
+        "-m",
+        "partial",
+        "--secret",
+        "synced",
+        "-k",
+        "DB_PASSWORD",
+        "--report",
+        path.to_str().unwrap(),
+    ];
+    succeeds(&args, &input);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains(SECRET_VALUE), "{text}");
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(report["option"], "A");
+    assert_eq!(report["envChanges"][0]["container"], "web");
+    let ops: Vec<&str> = report["patches"][0]["patch"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|op| op["op"].as_str().unwrap())
+        .collect();
+    assert!(ops.contains(&"add") && ops.contains(&"remove"), "{ops:?}");
 }
