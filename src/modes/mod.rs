@@ -60,6 +60,20 @@ pub struct Rewritten {
     pub carried: BTreeSet<String>,
 }
 
+/// State of one rewrite over the stream.
+struct Walk<'a> {
+    keys: &'a KeySet,
+    targets: &'a Targets,
+    wiring: &'a dyn Wiring,
+    report: &'a mut Report,
+    /// Keys some targeted entry reads by reference (see [`wired_by_reference`]).
+    wired: BTreeSet<String>,
+    moved: Vec<Moved>,
+    carried: BTreeSet<String>,
+    /// key -> (where, literal) of entries that carry it by name only, to spot ambiguity.
+    by_name: BTreeMap<String, Vec<(String, String)>>,
+}
+
 /// Rewrites every targeted workload.
 pub fn rewrite(
     docs: &mut [Document<'_>],
@@ -68,11 +82,16 @@ pub fn rewrite(
     wiring: &dyn Wiring,
     report: &mut Report,
 ) -> Result<Rewritten> {
-    let mut moved = Vec::new();
-    let mut carried = BTreeSet::new();
-    let wired = wired_by_reference(docs, keys, targets, wiring);
-    // key -> (where, literal) of entries that carry it by name only, to spot ambiguity
-    let mut by_name: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    let mut walk = Walk {
+        wired: wired_by_reference(docs, keys, targets, wiring),
+        keys,
+        targets,
+        wiring,
+        report,
+        moved: Vec::new(),
+        carried: BTreeSet::new(),
+        by_name: BTreeMap::new(),
+    };
     for doc in docs.iter_mut() {
         let base = doc.place();
         let Some(value) = doc.value.as_mut() else {
@@ -84,88 +103,119 @@ pub fn rewrite(
             }
             let place = object_place(&base, obj);
             let completes = runs_to_completion(obj);
-            let Some(pod) = pod_template_mut(obj) else {
-                continue;
-            };
-            let context = wiring.pod_context(pod);
-            let mut carriers = find_carriers(pod, keys, targets, &context);
-            carriers.retain(|c| {
-                let entry = &pod["spec"][c.list][c.container]["env"][c.entry];
-                let literal = entry.get("value").and_then(Value::as_str);
-                let Some(literal) = literal.filter(|_| c.because == Carried::ByName) else {
-                    return true;
-                };
-                let container = pod["spec"][c.list][c.container]["name"].as_str().unwrap_or("");
-                let at = format!("{place}: container '{container}'");
-                if wired.contains(&c.key) {
-                    report.notes.push(format!(
-                        "{at}: env {} keeps its literal value: other entries read key {} by reference, so this one, named like it, is a different setting (list it under `aliases` to rewrite it)",
-                        c.key, c.key
-                    ));
-                    return false;
-                }
-                by_name.entry(c.key.clone()).or_default().push((at, literal.to_string()));
-                true
-            });
-            if carriers.is_empty() {
-                continue;
+            if let Some(pod) = pod_template_mut(obj) {
+                walk.pod(pod, completes, &place)?;
             }
-            let mut pod_keys: Vec<String> = Vec::new();
-            for c in &carriers {
-                let container = &mut pod["spec"][c.list][c.container];
-                let container_name = container["name"].as_str().unwrap_or("").to_string();
-                let entry = &mut container["env"][c.entry];
-                let env_name = entry["name"].as_str().unwrap_or("").to_string();
-                let source = EnvSource::of(entry);
-                let new_entry = wiring.entry(&context, &env_name, &c.key);
-                if *entry != new_entry {
-                    let after = EnvSource::of(&new_entry);
-                    let after = match (&after, new_entry.get("value").and_then(Value::as_str)) {
-                        (EnvSource::Literal, Some(path)) => format!("file {path}"),
-                        _ => after.describe(),
-                    };
-                    report.env_changes.push(EnvChange {
-                        at: Located::from(&place),
-                        container: container_name,
-                        env: env_name,
-                        key: c.key.clone(),
-                        because: c.because.describe().to_string(),
-                        before: source.describe(),
-                        after,
-                    });
-                    if let Some((from, key)) = source.object_key() {
-                        if EnvSource::of(&new_entry).object_key() != Some((from.clone(), key)) {
-                            moved.push(Moved {
-                                from,
-                                key: key.to_string(),
-                            });
-                        }
-                    }
-                    *entry = new_entry;
-                }
-                carried.insert(c.key.clone());
-                if !pod_keys.contains(&c.key) {
-                    pod_keys.push(c.key.clone());
-                }
-            }
-            // Annotations follow the configured key order, not the env order.
-            pod_keys.sort_by_key(|k| keys.keys.iter().position(|x| x == k));
-            wiring.finish_pod(pod, &pod_keys, completes, &place, report)?;
         }
     }
-    for (key, entries) in by_name {
-        let values: BTreeSet<&str> = entries.iter().map(|(_, v)| v.as_str()).collect();
-        if values.len() > 1 {
-            let places: Vec<&str> = entries.iter().map(|(at, _)| at.as_str()).collect();
-            report.warnings.push(format!(
-                "key {key}: entries named {key} held different literal values ({}); all now take the one value of key {key}: restrict the targets if they are different settings",
-                places.join("; ")
+    walk.warn_about_namesakes();
+    walk.moved.sort();
+    walk.moved.dedup();
+    Ok(Rewritten {
+        moved: walk.moved,
+        carried: walk.carried,
+    })
+}
+
+impl Walk<'_> {
+    fn pod(&mut self, pod: &mut Value, completes: bool, place: &Place) -> Result<()> {
+        let context = self.wiring.pod_context(pod);
+        let mut carriers = find_carriers(pod, self.keys, self.targets, &context);
+        carriers.retain(|c| self.keeps(pod, c, place));
+        if carriers.is_empty() {
+            return Ok(());
+        }
+        let mut pod_keys: Vec<String> = Vec::new();
+        for c in &carriers {
+            self.entry(pod, c, &context, place);
+            self.carried.insert(c.key.clone());
+            if !pod_keys.contains(&c.key) {
+                pod_keys.push(c.key.clone());
+            }
+        }
+        // Annotations follow the configured key order, not the env order.
+        pod_keys.sort_by_key(|k| self.keys.keys.iter().position(|x| x == k));
+        self.wiring
+            .finish_pod(pod, &pod_keys, completes, place, self.report)
+    }
+
+    /// False for a literal entry that only shares the name of a key other entries read by
+    /// reference: it is a different setting.
+    fn keeps(&mut self, pod: &Value, c: &Carrier, place: &Place) -> bool {
+        let container = &pod["spec"][c.list][c.container];
+        let literal = container["env"][c.entry]
+            .get("value")
+            .and_then(Value::as_str);
+        let Some(literal) = literal.filter(|_| c.because == Carried::ByName) else {
+            return true;
+        };
+        let at = format!(
+            "{place}: container '{}'",
+            container["name"].as_str().unwrap_or("")
+        );
+        if self.wired.contains(&c.key) {
+            self.report.notes.push(format!(
+                "{at}: env {} keeps its literal value: other entries read key {} by reference, so this one, named like it, is a different setting (list it under `aliases` to rewrite it)",
+                c.key, c.key
             ));
+            return false;
+        }
+        self.by_name
+            .entry(c.key.clone())
+            .or_default()
+            .push((at, literal.to_string()));
+        true
+    }
+
+    fn entry(&mut self, pod: &mut Value, c: &Carrier, context: &str, place: &Place) {
+        let container = &mut pod["spec"][c.list][c.container];
+        let container_name = container["name"].as_str().unwrap_or("").to_string();
+        let entry = &mut container["env"][c.entry];
+        let env_name = entry["name"].as_str().unwrap_or("").to_string();
+        let new_entry = self.wiring.entry(context, &env_name, &c.key);
+        if *entry == new_entry {
+            return;
+        }
+        let before = EnvSource::of(entry);
+        let after = match (
+            EnvSource::of(&new_entry),
+            new_entry.get("value").and_then(Value::as_str),
+        ) {
+            (EnvSource::Literal, Some(path)) => format!("file {path}"),
+            (source, _) => source.describe(),
+        };
+        if let Some((from, key)) = before.object_key() {
+            if EnvSource::of(&new_entry).object_key() != Some((from.clone(), key)) {
+                self.moved.push(Moved {
+                    from,
+                    key: key.to_string(),
+                });
+            }
+        }
+        self.report.env_changes.push(EnvChange {
+            at: Located::from(place),
+            container: container_name,
+            env: env_name,
+            key: c.key.clone(),
+            because: c.because.describe().to_string(),
+            before: before.describe(),
+            after,
+        });
+        *entry = new_entry;
+    }
+
+    fn warn_about_namesakes(&mut self) {
+        for (key, entries) in &self.by_name {
+            let values: BTreeSet<&str> = entries.iter().map(|(_, v)| v.as_str()).collect();
+            if values.len() > 1 {
+                let places: Vec<&str> = entries.iter().map(|(at, _)| at.as_str()).collect();
+                self.report.warnings.push(format!(
+                    "key {key}: entries named {key} held different literal values ({}); all now take the one value of key {key}: restrict the targets if they are different settings",
+                    places.join("; ")
+                ));
+            }
         }
     }
-    moved.sort();
-    moved.dedup();
-    Ok(Rewritten { moved, carried })
 }
 
 /// Keys that some targeted entry reads by reference (or already from its injector file): a
