@@ -229,3 +229,27 @@ fn partial_with(keys: &[&str]) -> Config {
         ..partial()
     }
 }
+
+#[test]
+fn keys_that_arrive_through_env_from_are_warned_about_and_kept() {
+    let input = "---\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {DB_PASSWORD: x, OTHER: y}\n---\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        envFrom:\n        - configMapRef: {name: cfg}\n        env:\n        - name: DB_USER\n          valueFrom: {configMapKeyRef: {name: cfg, key: OTHER}}\n";
+    let out = vaultwire::run(input, &partial()).unwrap();
+    let w = out.report.warnings.join("\n");
+    assert!(
+        w.contains("Deployment 'd'")
+            && w.contains("container 'c'")
+            && w.contains("DB_PASSWORD")
+            && w.contains("envFrom ConfigMap 'cfg'"),
+        "{w}"
+    );
+    assert_eq!(
+        out.stream, input,
+        "nothing to rewrite per entry, and the ConfigMap is still read whole"
+    );
+    let mut strict = partial();
+    strict.strict = true;
+    assert_eq!(
+        vaultwire::run(input, &strict).unwrap_err().kind(),
+        ErrorKind::Strict
+    );
+}
