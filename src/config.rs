@@ -75,6 +75,8 @@ pub struct Config {
     pub existing_secret: Option<String>,
     pub vault: VaultConfig,
     pub targets: Targets,
+    /// partial/full: resources that make the operators create the synced Secret.
+    pub operators: Operators,
     /// Keep the chart's plaintext Secret/ConfigMap keys even when nothing reads them any more.
     pub keep_plaintext: bool,
     /// Overwrite existing annotations that disagree instead of failing.
@@ -96,6 +98,52 @@ pub struct VaultConfig {
     pub secret_volume_path: Option<String>,
     /// Extra injector annotations, passed through (`auth-path`, `namespace`, `agent-limits-cpu`, ...).
     pub annotations: BTreeMap<String, String>,
+    /// The Vault server, for generated SecretStores and VaultConnections (`https://vault:8200`).
+    pub address: Option<String>,
+    /// Where Vault's Kubernetes auth method is mounted, without `auth/`; default `kubernetes`.
+    pub auth_mount: Option<String>,
+    /// The ServiceAccount the operator logs in as; default `default`.
+    pub service_account: Option<String>,
+}
+
+/// Operator resources vaultwire emits beside the rewritten workloads (partial and full modes).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct Operators {
+    pub external_secrets: ExternalSecrets,
+    pub vault_secrets_operator: VaultSecretsOperator,
+    /// Stakater Reloader annotations on the rewritten workloads (restart on rotation).
+    pub reloader: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct ExternalSecrets {
+    pub enabled: bool,
+    /// `v1` (ESO 0.17 and later, the default) or `v1beta1` (ESO 0.16 and earlier).
+    pub api_version: Option<String>,
+    /// Default `1h`.
+    pub refresh_interval: Option<String>,
+    pub store: StoreRef,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct StoreRef {
+    /// Default `vault-store`.
+    pub name: Option<String>,
+    /// `SecretStore` or `ClusterSecretStore` (the default).
+    pub kind: Option<String>,
+    /// Emit the store too (Vault provider, Kubernetes auth); needs `vault.address`.
+    pub create: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct VaultSecretsOperator {
+    pub enabled: bool,
+    /// Default `1h`.
+    pub refresh_after: Option<String>,
 }
 
 /// Which workloads and containers are rewritten. Empty lists match everything; by default every
@@ -180,6 +228,47 @@ impl Config {
                         )));
                     }
                 }
+            }
+        }
+        let ops = &self.operators;
+        if (ops.external_secrets.enabled || ops.vault_secrets_operator.enabled || ops.reloader)
+            && mode == Mode::Mount
+        {
+            return Err(Error::config(
+                "operator resources and Reloader annotations serve the synced Secret of partial and full modes, not mount mode",
+            ));
+        }
+        if ops.external_secrets.enabled || ops.vault_secrets_operator.enabled {
+            if self.vault.secret_path.is_none() {
+                return Err(Error::config(
+                    "operator resources need the Vault secret path: pass --vault-path kv/data/... or set `vault.secretPath:`",
+                ));
+            }
+            let needs_address =
+                ops.vault_secrets_operator.enabled || ops.external_secrets.store.create;
+            if needs_address && self.vault.address.is_none() {
+                return Err(Error::config(
+                    "a generated SecretStore or VaultConnection needs the Vault address: pass --vault-addr URL or set `vault.address:`",
+                ));
+            }
+            if (needs_address || ops.vault_secrets_operator.enabled) && self.vault.role.is_none() {
+                return Err(Error::config(
+                    "a generated SecretStore or VaultAuth needs the Vault role: pass --role ROLE or set `vault.role:`",
+                ));
+            }
+        }
+        if let Some(v) = &ops.external_secrets.api_version {
+            if v != "v1" && v != "v1beta1" {
+                return Err(Error::config(format!(
+                    "External Secrets API version '{v}': expected v1 (ESO 0.17+) or v1beta1 (ESO 0.16 and earlier)"
+                )));
+            }
+        }
+        if let Some(k) = &ops.external_secrets.store.kind {
+            if k != "SecretStore" && k != "ClusterSecretStore" {
+                return Err(Error::config(format!(
+                    "store kind '{k}': expected SecretStore or ClusterSecretStore"
+                )));
             }
         }
         for glob in &self.targets.names {

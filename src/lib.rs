@@ -18,8 +18,11 @@
 pub mod config;
 pub mod document;
 pub mod error;
+pub mod lint;
 pub mod modes;
+pub mod operators;
 pub mod prune;
+pub mod reads;
 pub mod report;
 pub mod stream;
 pub mod vault;
@@ -105,6 +108,7 @@ pub fn run(input: &str, config: &Config) -> Result<Output> {
     if !config.keep_plaintext {
         prune::plaintext(&mut docs, &rewritten.moved, &mut report);
     }
+    let added = emit_for_operators(config, &mut docs, &keys, &rewritten, &mut report)?;
     modes::warnings(
         &docs,
         &keys,
@@ -139,8 +143,45 @@ pub fn run(input: &str, config: &Config) -> Result<Output> {
             parts.push(Emit::Original(&doc.chunk));
         }
     }
+    let flavor = operators::flavor(&docs);
+    for r in &added {
+        let source = (flavor == operators::Flavor::Helm3).then(|| r.source.clone());
+        parts.push(Emit::Added {
+            source,
+            yaml: yaml::to_string(&r.value),
+        });
+    }
     Ok(Output {
         stream: stream::join(stream.bom, &parts),
         report,
     })
+}
+
+/// Operator resources and Reloader annotations (partial and full modes); returns the documents
+/// to append.
+fn emit_for_operators(
+    config: &Config,
+    docs: &mut [Document<'_>],
+    keys: &KeySet,
+    rewritten: &modes::Rewritten,
+    report: &mut Report,
+) -> Result<Vec<operators::Resource>> {
+    let secret = config.existing_secret.as_deref().unwrap_or_default();
+    if config.operators.reloader {
+        operators::reloader(docs, &rewritten.wired, secret);
+    }
+    let Some(path) = config.vault.secret_path.as_deref() else {
+        return Ok(Vec::new());
+    };
+    let path = VaultPath::parse(path, config.kv_version())?;
+    // Exactly the keys the env reads, in configuration order.
+    let carried: Vec<String> = keys
+        .keys
+        .iter()
+        .filter(|k| rewritten.carried.contains(*k))
+        .cloned()
+        .collect();
+    let resources = operators::resources(config, &path, &carried, &rewritten.wired);
+    let flavor = operators::flavor(docs);
+    operators::place(docs, resources, flavor, config.force, report)
 }

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+
+mod cli;
 use vaultwire::{Config, Error, ErrorKind, Mode};
 
 #[derive(Parser, Debug)]
@@ -14,9 +16,45 @@ use vaultwire::{Config, Error, ErrorKind, Mode};
     name = "vaultwire",
     version,
     about = "Wire HashiCorp Vault into a rendered Helm chart (a Helm post-renderer)",
-    after_help = "Reads the rendered stream on stdin and writes it to stdout. Flags override the config file."
+    after_help = "Reads the rendered stream on stdin and writes it to stdout. Flags override the config file.",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    wiring: WiringArgs,
+    /// Explain every change on stderr (never a secret value)
+    #[arg(long)]
+    explain: bool,
+    /// Write the change set (with a JSON Patch per document) as JSON to FILE
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    /// Report what would break in a rendered stream (with a mode: in what vaultwire would emit)
+    Lint {
+        #[command(flatten)]
+        wiring: WiringArgs,
+        /// text or json
+        #[arg(long, default_value = "text")]
+        format: String,
+    },
+    /// Before deploying: check that every Vault path and key the stream reads exists and is readable
+    Check {
+        #[command(flatten)]
+        wiring: WiringArgs,
+        /// Vault token [default: $VAULT_TOKEN, then $BAO_TOKEN]
+        #[arg(long, value_name = "TOKEN")]
+        token: Option<String>,
+    },
+}
+
+/// The flags that describe the wiring, shared by every command.
+#[derive(clap::Args, Debug, Clone)]
+struct WiringArgs {
     /// Config file (YAML); flags override it
     #[arg(short, long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -59,6 +97,36 @@ struct Cli {
     /// Only these containers (repeatable)
     #[arg(long = "target-container", value_name = "NAME")]
     target_containers: Vec<String>,
+    /// Vault address for generated stores and `check` [default: $VAULT_ADDR]
+    #[arg(long, value_name = "URL")]
+    vault_addr: Option<String>,
+    /// Where Vault's Kubernetes auth is mounted [default: kubernetes]
+    #[arg(long, value_name = "PATH")]
+    auth_mount: Option<String>,
+    /// ServiceAccount the operator authenticates as
+    #[arg(long, value_name = "NAME")]
+    service_account: Option<String>,
+    /// partial/full: emit an External Secrets Operator ExternalSecret for the synced Secret
+    #[arg(long)]
+    eso: bool,
+    /// ESO API version: v1 (ESO 0.17+) or v1beta1 (ESO 0.16 and earlier)
+    #[arg(long, value_name = "VERSION")]
+    eso_api: Option<String>,
+    /// ESO store name [default: vault-store]
+    #[arg(long, value_name = "NAME")]
+    eso_store: Option<String>,
+    /// ESO store kind: SecretStore or ClusterSecretStore [default: ClusterSecretStore]
+    #[arg(long, value_name = "KIND")]
+    eso_store_kind: Option<String>,
+    /// Emit the ESO store too (Vault provider, Kubernetes auth)
+    #[arg(long)]
+    eso_create_store: bool,
+    /// partial/full: emit Vault Secrets Operator resources for the synced Secret
+    #[arg(long)]
+    vso: bool,
+    /// partial/full: Stakater Reloader annotations on the rewritten workloads
+    #[arg(long)]
+    reloader: bool,
     /// Keep the chart's plaintext keys and objects even when nothing reads them
     #[arg(long)]
     keep_plaintext: bool,
@@ -68,12 +136,6 @@ struct Cli {
     /// Treat warnings as errors
     #[arg(long)]
     strict: bool,
-    /// Explain every change on stderr (never a secret value)
-    #[arg(long)]
-    explain: bool,
-    /// Write the change set (with a JSON Patch per document) as JSON to FILE
-    #[arg(long, value_name = "FILE")]
-    report: Option<PathBuf>,
 }
 
 fn pair(s: &str, what: &str) -> Result<(String, String), Error> {
@@ -84,7 +146,7 @@ fn pair(s: &str, what: &str) -> Result<(String, String), Error> {
 }
 
 /// The config file, with every flag given on the command line laid over it.
-fn config(cli: &Cli) -> Result<Config, Error> {
+fn config(cli: &WiringArgs) -> Result<Config, Error> {
     let mut c = match &cli.config {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| {
@@ -126,6 +188,17 @@ fn config(cli: &Cli) -> Result<Config, Error> {
     over!(cli.kv_version, c.vault.kv_version);
     over!(cli.role, c.vault.role);
     over!(cli.mount_path, c.vault.secret_volume_path);
+    over!(cli.vault_addr, c.vault.address);
+    over!(cli.auth_mount, c.vault.auth_mount);
+    over!(cli.service_account, c.vault.service_account);
+    let ops = &mut c.operators;
+    ops.external_secrets.enabled |= cli.eso;
+    over!(cli.eso_api, ops.external_secrets.api_version);
+    over!(cli.eso_store, ops.external_secrets.store.name);
+    over!(cli.eso_store_kind, ops.external_secrets.store.kind);
+    ops.external_secrets.store.create |= cli.eso_create_store;
+    ops.vault_secrets_operator.enabled |= cli.vso;
+    ops.reloader |= cli.reloader;
     c.targets.kinds.extend(cli.target_kinds.iter().cloned());
     c.targets.names.extend(cli.target_names.iter().cloned());
     c.targets
@@ -146,7 +219,12 @@ fn exit_code(e: &Error) -> u8 {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(&cli) {
+    let result = match &cli.command {
+        None => run(&cli),
+        Some(Command::Lint { wiring, format }) => lint(wiring, format),
+        Some(Command::Check { wiring, token }) => check(wiring, token.as_deref()),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("vaultwire: {e}");
@@ -155,8 +233,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: &Cli) -> Result<(), Error> {
-    let config = config(cli)?;
+fn stdin() -> Result<String, Error> {
     let mut input = String::new();
     std::io::stdin().read_to_string(&mut input).map_err(|e| {
         Error::new(
@@ -164,6 +241,56 @@ fn run(cli: &Cli) -> Result<(), Error> {
             format!("cannot read stdin as UTF-8 text: {e}"),
         )
     })?;
+    Ok(input)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn check(wiring: &WiringArgs, token: Option<&str>) -> Result<(), Error> {
+    let config = config(wiring)?;
+    let input = stdin()?;
+    // With a mode, check what vaultwire would emit; without, the stream as it is.
+    let stream = if config.mode.is_some() {
+        vaultwire::run(&input, &config)?.stream
+    } else {
+        input
+    };
+    cli::check::run(&stream, config.vault.address.as_deref(), token)
+}
+
+#[cfg(target_arch = "wasm32")]
+fn check(_: &WiringArgs, _: Option<&str>) -> Result<(), Error> {
+    Err(Error::config(
+        "check needs the network: use the native vaultwire binary",
+    ))
+}
+
+fn lint(wiring: &WiringArgs, format: &str) -> Result<(), Error> {
+    let config = config(wiring)?;
+    let input = stdin()?;
+    let findings = vaultwire::lint::lint(&input, &config)?;
+    let text = match format {
+        "json" => serde_json::to_string_pretty(&findings).unwrap_or_default() + "\n",
+        "text" => findings.iter().map(|f| format!("{f}\n")).collect(),
+        other => {
+            return Err(Error::config(format!(
+                "unknown format '{other}': expected text or json"
+            )))
+        }
+    };
+    print!("{text}");
+    if findings.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::Input,
+            format!("{} finding(s)", findings.len()),
+        ))
+    }
+}
+
+fn run(cli: &Cli) -> Result<(), Error> {
+    let config = config(&cli.wiring)?;
+    let input = stdin()?;
     let output = vaultwire::run(&input, &config)?;
     let stderr = std::io::stderr();
     if cli.explain {

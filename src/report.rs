@@ -20,6 +20,8 @@ pub struct Report {
     pub annotation_changes: Vec<AnnotationChange>,
     pub removed_keys: Vec<RemovedKey>,
     pub dropped_documents: Vec<Located>,
+    /// Operator resources vaultwire adds to the stream.
+    pub added_documents: Vec<Located>,
     pub warnings: Vec<String>,
     /// Facts worth a line even without `--explain` (how a Vault path was read).
     pub notes: Vec<String>,
@@ -27,7 +29,7 @@ pub struct Report {
 }
 
 /// Where a change happened, flattened for JSON.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Located {
     pub document: usize,
@@ -186,6 +188,15 @@ impl Report {
                     keys.join(", ")
                 );
             }
+        }
+        for d in &self.added_documents {
+            let _ = writeln!(
+                out,
+                "added {} '{}' ({})",
+                d.kind,
+                d.name,
+                d.source.as_deref().unwrap_or("")
+            );
         }
         for d in &self.dropped_documents {
             let _ = writeln!(

@@ -206,3 +206,62 @@ mod tests {
         }
     }
 }
+
+/// A file the injector writes, read from pod annotations the way vault-k8s reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InjectedFile {
+    /// The `<name>` of the `agent-inject-secret-<name>` annotation, as written.
+    pub name: String,
+    pub path: String,
+    pub template: Option<String>,
+}
+
+/// Every file the injector would write for these pod annotations: `<name>` lower-cased unless
+/// `preserve-secret-case(-<name>)` is true, `agent-inject-file-<name>` naming the file, and
+/// `secret-volume-path(-<name>)` the directory (`/vault/secrets` by default).
+pub fn injector_files(
+    annotations: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<InjectedFile> {
+    let get = |k: &str| {
+        annotations
+            .get(&format!("{PREFIX}{k}"))
+            .and_then(|v| v.as_str())
+    };
+    let truthy =
+        |k: &str| get(k).is_some_and(|v| matches!(v, "true" | "1" | "t" | "T" | "TRUE" | "True"));
+    let default_dir =
+        get("secret-volume-path").unwrap_or(crate::config::DEFAULT_SECRET_VOLUME_PATH);
+    let mut files = Vec::new();
+    for key in annotations.keys() {
+        let Some(raw) = key.strip_prefix(&format!("{PREFIX}agent-inject-secret-")) else {
+            continue;
+        };
+        if raw.is_empty() {
+            continue;
+        }
+        let preserve = match get(&format!("preserve-secret-case-{raw}")) {
+            Some(_) => truthy(&format!("preserve-secret-case-{raw}")),
+            None => truthy("preserve-secret-case"),
+        };
+        let file = get(&format!("agent-inject-file-{raw}"))
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                if preserve {
+                    raw.to_string()
+                } else {
+                    raw.to_lowercase()
+                }
+            });
+        let dir = get(&format!("secret-volume-path-{raw}")).unwrap_or(default_dir);
+        files.push(InjectedFile {
+            name: raw.to_string(),
+            path: format!(
+                "{}/{}",
+                dir.trim_end_matches('/'),
+                file.trim_start_matches('/')
+            ),
+            template: get(&format!("agent-inject-template-{raw}")).map(str::to_string),
+        });
+    }
+    files
+}

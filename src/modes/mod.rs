@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::config::Targets;
 use crate::document::{object_place, Document};
 use crate::error::{Place, Result};
+use crate::operators::Wired;
 use crate::report::{EnvChange, Located, Report};
 use crate::workload::{
     items, objects, objects_mut, pod_template, pod_template_mut, runs_to_completion, selected,
@@ -58,6 +59,8 @@ struct Carrier {
 pub struct Rewritten {
     pub moved: Vec<Moved>,
     pub carried: BTreeSet<String>,
+    /// Workloads with at least one entry that carries a key.
+    pub wired: Vec<Wired>,
 }
 
 /// State of one rewrite over the stream.
@@ -67,9 +70,10 @@ struct Walk<'a> {
     wiring: &'a dyn Wiring,
     report: &'a mut Report,
     /// Keys some targeted entry reads by reference (see [`wired_by_reference`]).
-    wired: BTreeSet<String>,
+    by_reference: BTreeSet<String>,
     moved: Vec<Moved>,
     carried: BTreeSet<String>,
+    wired: Vec<Wired>,
     /// key -> (where, literal) of entries that carry it by name only, to spot ambiguity.
     by_name: BTreeMap<String, Vec<(String, String)>>,
 }
@@ -83,13 +87,14 @@ pub fn rewrite(
     report: &mut Report,
 ) -> Result<Rewritten> {
     let mut walk = Walk {
-        wired: wired_by_reference(docs, keys, targets, wiring),
+        by_reference: wired_by_reference(docs, keys, targets, wiring),
         keys,
         targets,
         wiring,
         report,
         moved: Vec::new(),
         carried: BTreeSet::new(),
+        wired: Vec::new(),
         by_name: BTreeMap::new(),
     };
     for doc in docs.iter_mut() {
@@ -97,14 +102,22 @@ pub fn rewrite(
         let Some(value) = doc.value.as_mut() else {
             continue;
         };
-        for obj in objects_mut(value) {
+        for (index, obj) in objects_mut(value).into_iter().enumerate() {
             if !selected(targets, obj) {
                 continue;
             }
             let place = object_place(&base, obj);
             let completes = runs_to_completion(obj);
-            if let Some(pod) = pod_template_mut(obj) {
-                walk.pod(pod, completes, &place)?;
+            let Some(pod) = pod_template_mut(obj) else {
+                continue;
+            };
+            if walk.pod(pod, completes, &place)? {
+                walk.wired.push(Wired {
+                    document: doc.index,
+                    object: index,
+                    kind: place.kind.clone().unwrap_or_default(),
+                    name: place.name.clone().unwrap_or_default(),
+                });
             }
         }
     }
@@ -114,16 +127,18 @@ pub fn rewrite(
     Ok(Rewritten {
         moved: walk.moved,
         carried: walk.carried,
+        wired: walk.wired,
     })
 }
 
 impl Walk<'_> {
-    fn pod(&mut self, pod: &mut Value, completes: bool, place: &Place) -> Result<()> {
+    /// Rewrites one pod template; true when any of its entries carries a key.
+    fn pod(&mut self, pod: &mut Value, completes: bool, place: &Place) -> Result<bool> {
         let context = self.wiring.pod_context(pod);
         let mut carriers = find_carriers(pod, self.keys, self.targets, &context);
         carriers.retain(|c| self.keeps(pod, c, place));
         if carriers.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let mut pod_keys: Vec<String> = Vec::new();
         for c in &carriers {
@@ -136,7 +151,8 @@ impl Walk<'_> {
         // Annotations follow the configured key order, not the env order.
         pod_keys.sort_by_key(|k| self.keys.keys.iter().position(|x| x == k));
         self.wiring
-            .finish_pod(pod, &pod_keys, completes, place, self.report)
+            .finish_pod(pod, &pod_keys, completes, place, self.report)?;
+        Ok(true)
     }
 
     /// False for a literal entry that only shares the name of a key other entries read by
@@ -153,7 +169,7 @@ impl Walk<'_> {
             "{place}: container '{}'",
             container["name"].as_str().unwrap_or("")
         );
-        if self.wired.contains(&c.key) {
+        if self.by_reference.contains(&c.key) {
             self.report.notes.push(format!(
                 "{at}: env {} keeps its literal value: other entries read key {} by reference, so this one, named like it, is a different setting (list it under `aliases` to rewrite it)",
                 c.key, c.key

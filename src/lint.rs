@@ -1,0 +1,404 @@
+//! `vaultwire lint`: what in a rendered stream would break at deploy time, above all the
+//! integration document's own traps. With a mode configured it lints what vaultwire would emit.
+//!
+//! Rules:
+//! - `unwritten-file`: an env value points into the injector's volume but no annotation writes
+//!   that file (the lower-case trap: `agent-inject-secret-KEY` writes `key`);
+//! - `annotation-name`: an annotation name longer than 63 characters or not
+//!   `[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?`;
+//! - `lookup-literal`: empty literals in a container that reads nothing by reference, the shape
+//!   a chart's `lookup` leaves without a cluster;
+//! - `duplicate-key`: a mapping key written twice (Kubernetes keeps one silently);
+//! - `missing-secret`: env reads a Secret neither rendered nor produced by an operator resource;
+//! - `job-sidecar`: a pod that must run to completion gets an injector sidecar that never exits.
+//!
+//! Messages name env entries and files, never a configuration value.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::document::{object_place, Document};
+use crate::error::{Place, Result};
+use crate::report::Located;
+use crate::stream;
+use crate::vault::{injector_files, legal_annotation_name, PREFIX};
+use crate::workload::{
+    items, kind_of, objects, pod_template, runs_to_completion, EnvSource, ObjectRef,
+    CONTAINER_LISTS,
+};
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    pub rule: &'static str,
+    #[serde(flatten)]
+    pub at: Located,
+    pub container: Option<String>,
+    pub env: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let place = Place {
+            document: Some(self.at.document),
+            source: self.at.source.clone(),
+            kind: Some(self.at.kind.clone()).filter(|k| !k.is_empty()),
+            name: Some(self.at.name.clone()).filter(|n| !n.is_empty()),
+            container: self.container.clone(),
+            env: self.env.clone(),
+        };
+        write!(f, "{}: {place}: {}", self.rule, self.message)
+    }
+}
+
+/// Lints `input`, or what vaultwire would make of it when `config` names a mode.
+pub fn lint(input: &str, config: &Config) -> Result<Vec<Finding>> {
+    let wired;
+    let text = if config.mode.is_some() {
+        wired = crate::run(input, config)?.stream;
+        wired.as_str()
+    } else {
+        input
+    };
+    let mut findings = Vec::new();
+    let chunks = stream::split(text).chunks;
+    let mut docs = Vec::with_capacity(chunks.len());
+    for (i, mut chunk) in chunks.into_iter().enumerate() {
+        if let Some((line, key)) = duplicate_key(chunk.body) {
+            let place = Place {
+                document: Some(i + 1),
+                source: chunk.source(),
+                kind: chunk.top_level_kind().map(str::to_string),
+                ..Place::default()
+            };
+            findings.push(finding("duplicate-key", &place, None, None, format!(
+                "key '{key}' is written twice in one mapping (line {} of the stream); Kubernetes keeps one of them silently",
+                chunk.first_line + line - 1
+            )));
+            // The parser refuses duplicate keys: lint the rest of the stream without this one.
+            chunk.body = "";
+        }
+        docs.push(chunk);
+    }
+    let docs = Document::read_all(docs)?;
+    let context = Context::new(&docs);
+    for doc in &docs {
+        let base = doc.place();
+        for obj in doc.value.iter().flat_map(objects) {
+            let place = object_place(&base, obj);
+            annotation_names(obj, &place, &mut findings);
+            if let Some(pod) = pod_template(obj) {
+                lint_pod(obj, pod, &place, &context, &mut findings);
+            }
+        }
+    }
+    Ok(findings)
+}
+
+fn finding(
+    rule: &'static str,
+    place: &Place,
+    container: Option<&str>,
+    env: Option<&str>,
+    message: String,
+) -> Finding {
+    Finding {
+        rule,
+        at: Located::from(place),
+        container: container.map(str::to_string),
+        env: env.map(str::to_string),
+        message,
+    }
+}
+
+/// What the whole stream provides: Secrets and ConfigMaps (with their data, to follow env
+/// values that live there) and the Secrets operator resources will create.
+struct Context<'a> {
+    objects: Vec<(ObjectRef, &'a Value)>,
+    produced: Vec<String>,
+}
+
+impl<'a> Context<'a> {
+    fn new(docs: &'a [Document<'a>]) -> Self {
+        let mut objects = Vec::new();
+        let mut produced = Vec::new();
+        for obj in docs
+            .iter()
+            .flat_map(|d| d.value.iter().flat_map(objects_of))
+        {
+            if let Some(r) = ObjectRef::of(obj) {
+                objects.push((r, obj));
+            }
+            let target = match kind_of(obj) {
+                "ExternalSecret" => obj
+                    .pointer("/spec/target/name")
+                    .or(obj.pointer("/metadata/name")),
+                "VaultStaticSecret" | "VaultDynamicSecret" | "VaultPKISecret" => {
+                    obj.pointer("/spec/destination/name")
+                }
+                _ => None,
+            };
+            produced.extend(target.and_then(Value::as_str).map(str::to_string));
+        }
+        Context { objects, produced }
+    }
+
+    fn renders(&self, r: &ObjectRef) -> bool {
+        self.objects.iter().any(|(o, _)| o == r)
+            || (r.kind == "Secret" && self.produced.contains(&r.name))
+    }
+
+    /// The value an env entry holds, when it can be known from the stream.
+    fn value_of(&self, entry: &Value) -> Option<String> {
+        match EnvSource::of(entry) {
+            EnvSource::Literal => entry
+                .get("value")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            source => {
+                let (r, key) = source.object_key()?;
+                let (_, obj) = self.objects.iter().find(|(o, _)| *o == r)?;
+                if let Some(v) = obj
+                    .pointer(&format!("/stringData/{key}"))
+                    .and_then(Value::as_str)
+                {
+                    return Some(v.to_string());
+                }
+                let raw = obj
+                    .pointer(&format!("/data/{key}"))
+                    .and_then(Value::as_str)?;
+                if r.kind == "Secret" {
+                    base64_decode(raw)
+                } else {
+                    Some(raw.to_string())
+                }
+            }
+        }
+    }
+}
+
+fn objects_of(v: &Value) -> Vec<&Value> {
+    objects(v)
+}
+
+fn lint_pod(
+    obj: &Value,
+    pod: &Value,
+    place: &Place,
+    context: &Context<'_>,
+    findings: &mut Vec<Finding>,
+) {
+    let empty = serde_json::Map::new();
+    let annotations = pod
+        .pointer("/metadata/annotations")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let files = injector_files(annotations);
+    let injects = annotations
+        .get(&format!("{PREFIX}agent-inject"))
+        .and_then(Value::as_str)
+        == Some("true");
+    let volume = annotations
+        .get(&format!("{PREFIX}secret-volume-path"))
+        .and_then(Value::as_str)
+        .unwrap_or(crate::config::DEFAULT_SECRET_VOLUME_PATH)
+        .trim_end_matches('/')
+        .to_string();
+    let pre_populate_only = annotations
+        .get(&format!("{PREFIX}agent-pre-populate-only"))
+        .and_then(Value::as_str)
+        == Some("true");
+    if injects && runs_to_completion(obj) && !pre_populate_only {
+        findings.push(finding("job-sidecar", place, None, None, format!(
+            "a {} must run to completion, but the injector adds a sidecar that never exits: set {PREFIX}agent-pre-populate-only: \"true\"",
+            kind_of(obj)
+        )));
+    }
+    for list in CONTAINER_LISTS {
+        for c in items(pod, &format!("/spec/{list}")) {
+            let cname = c.get("name").and_then(Value::as_str).unwrap_or("");
+            let env: Vec<&Value> = items(c, "/env").collect();
+            let reads_by_reference = env.iter().any(|e| EnvSource::of(e).object_key().is_some());
+            // Secret name -> env entries that read it, one finding per Secret
+            let mut missing: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
+            for e in &env {
+                let ename = e.get("name").and_then(Value::as_str).unwrap_or("");
+                let source = EnvSource::of(e);
+                if let Some((r, _)) = source.object_key() {
+                    let optional = e
+                        .pointer("/valueFrom/secretKeyRef/optional")
+                        .and_then(Value::as_bool)
+                        == Some(true);
+                    if r.kind == "Secret" && !optional && !context.renders(&r) {
+                        missing.entry(r.name).or_default().push(ename);
+                    }
+                }
+                let value = context.value_of(e);
+                if let Some(path) = value
+                    .as_deref()
+                    .filter(|v| v.starts_with(&format!("{volume}/")))
+                {
+                    if !files.iter().any(|f| f.path == path) {
+                        let hint = files
+                            .iter()
+                            .find(|f| f.path.eq_ignore_ascii_case(path))
+                            .map(|f| format!(" (agent-inject-secret-{} writes {}: vault-k8s lower-cases the name; set agent-inject-file-{} or preserve-secret-case-{})", f.name, f.path, f.name, f.name))
+                            .unwrap_or_default();
+                        findings.push(finding("unwritten-file", place, Some(cname), Some(ename), format!(
+                            "points to {path}, but no injector annotation of this pod writes that file{hint}; the app would take the path itself as the value"
+                        )));
+                    }
+                }
+                if !reads_by_reference
+                    && source == EnvSource::Literal
+                    && value.as_deref() == Some("")
+                {
+                    findings.push(finding("lookup-literal", place, Some(cname), Some(ename), 
+                        "renders as an empty literal in a container that reads nothing from a Secret: the shape a chart's `lookup` leaves under helm template, client dry-runs and GitOps; wire it with vaultwire partial mode".to_string()));
+                }
+            }
+            for (secret, names) in missing {
+                findings.push(finding("missing-secret", place, Some(cname), None, format!(
+                    "env {} read Secret '{secret}', which the stream neither renders nor has an operator resource create",
+                    names.join(", ")
+                )));
+            }
+            for from in items(c, "/envFrom") {
+                if let Some(r) = ObjectRef::of_env_from(from) {
+                    let optional =
+                        from.pointer("/secretRef/optional").and_then(Value::as_bool) == Some(true);
+                    if r.kind == "Secret" && !optional && !context.renders(&r) {
+                        findings.push(finding("missing-secret", place, Some(cname), None, format!(
+                            "envFrom reads Secret '{}', which the stream neither renders nor has an operator resource create", r.name
+                        )));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn annotation_names(obj: &Value, place: &Place, findings: &mut Vec<Finding>) {
+    let maps = [
+        obj.pointer("/metadata/annotations"),
+        pod_template(obj).and_then(|p| p.pointer("/metadata/annotations")),
+    ];
+    for map in maps.into_iter().flatten().filter_map(Value::as_object) {
+        for key in map.keys() {
+            let (prefix, name) = key.rsplit_once('/').unwrap_or(("", key));
+            if !legal_annotation_name(name) || prefix.len() > 253 {
+                findings.push(finding("annotation-name", place, None, None, format!(
+                    "annotation '{key}' is not a legal name: the part after the prefix must be at most 63 characters, letters, digits, '-', '_' and '.', starting and ending alphanumeric ({} characters)",
+                    name.len()
+                )));
+            }
+        }
+    }
+}
+
+/// A mapping key written twice at the same indentation within one block mapping: (1-based
+/// line in the document, key).
+fn duplicate_key(body: &str) -> Option<(usize, String)> {
+    // (indent, keys seen) for the open block mappings
+    let mut open: Vec<(usize, Vec<String>)> = Vec::new();
+    for (i, line) in body.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let mut indent = line.len() - trimmed.len();
+        let mut rest = trimmed;
+        // a sequence item starts a new mapping one level deeper
+        while let Some(r) = rest.strip_prefix("- ") {
+            indent += 2;
+            rest = r.trim_start();
+            open.retain(|(d, _)| *d < indent);
+        }
+        open.retain(|(d, _)| *d <= indent);
+        let Some(key) = block_key(rest) else { continue };
+        match open.last_mut() {
+            Some((d, keys)) if *d == indent => {
+                if keys.contains(&key) {
+                    return Some((i + 1, key));
+                }
+                keys.push(key);
+            }
+            _ => open.push((indent, vec![key])),
+        }
+    }
+    None
+}
+
+/// The key of a `key: value` line in block style, quoted or plain.
+fn block_key(line: &str) -> Option<String> {
+    if line.starts_with(['{', '[', '|', '>', '&', '*', '!']) {
+        return None;
+    }
+    if let Some(q) = line.chars().next().filter(|c| *c == '"' || *c == '\'') {
+        let end = line[1..].find(q)? + 1;
+        let after = &line[end + 1..];
+        return (after.starts_with(": ") || after == ":").then(|| line[1..end].to_string());
+    }
+    let colon = line
+        .find(": ")
+        .or_else(|| line.ends_with(':').then(|| line.len() - 1))?;
+    let key = &line[..colon];
+    (!key.contains(" #")).then(|| key.to_string())
+}
+
+fn base64_decode(s: &str) -> Option<String> {
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        bits = (bits << 6) | u32::from(v);
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_base64() {
+        assert_eq!(
+            base64_decode("L3ZhdWx0L3NlY3JldHMvWA==").as_deref(),
+            Some("/vault/secrets/X")
+        );
+    }
+
+    #[test]
+    fn finds_duplicate_keys_per_mapping() {
+        assert_eq!(duplicate_key("a: 1\nb:\n  a: 2\n  c: 3\n"), None);
+        assert_eq!(
+            duplicate_key("a: 1\nb:\n  c: 2\n  c: 3\n").map(|d| d.0),
+            Some(4)
+        );
+        assert_eq!(
+            duplicate_key("l:\n- name: x\n  v: 1\n- name: y\n  v: 2\n"),
+            None
+        );
+        assert_eq!(
+            duplicate_key("m:\n  \"k\": 1\n  k: 2\n").map(|d| d.1),
+            Some("k".into())
+        );
+    }
+}
