@@ -32,9 +32,22 @@ impl<'a> Document<'a> {
             .collect()
     }
 
+    /// Parses every document that is not blank (for `lint` and `check`, which read all kinds).
+    pub fn read_every(chunks: Vec<Chunk<'a>>) -> Result<Vec<Document<'a>>> {
+        chunks
+            .into_iter()
+            .enumerate()
+            .map(|(i, chunk)| Document::read_as(i + 1, chunk, true))
+            .collect()
+    }
+
     fn read(index: usize, chunk: Chunk<'a>) -> Result<Document<'a>> {
-        let needs_reading =
-            !chunk.is_blank() && chunk.top_level_kind().is_none_or(kind_needs_reading);
+        Document::read_as(index, chunk, false)
+    }
+
+    fn read_as(index: usize, chunk: Chunk<'a>, every_kind: bool) -> Result<Document<'a>> {
+        let needs_reading = !chunk.is_blank()
+            && (every_kind || chunk.top_level_kind().is_none_or(kind_needs_reading));
         let value = if needs_reading {
             let body = chunk.body;
             match yaml::parse(body) {

@@ -84,7 +84,7 @@ pub fn lint(input: &str, config: &Config) -> Result<Vec<Finding>> {
         }
         docs.push(chunk);
     }
-    let docs = Document::read_all(docs)?;
+    let docs = Document::read_every(docs)?;
     let context = Context::new(&docs);
     for doc in &docs {
         let base = doc.place();

@@ -28,7 +28,7 @@ pub struct VaultRead {
 }
 
 pub fn vault_reads(input: &str) -> Result<Vec<VaultRead>> {
-    let docs = Document::read_all(stream::split(input).chunks)?;
+    let docs = Document::read_every(stream::split(input).chunks)?;
     let all: Vec<&Value> = docs
         .iter()
         .flat_map(|d| d.value.iter().flat_map(objects))

@@ -97,6 +97,14 @@ pub fn place(
     report: &mut Report,
 ) -> Result<Vec<Resource>> {
     let mut appended = Vec::new();
+    // Kinds vaultwire does not otherwise read: parse them now to find an earlier run's output.
+    for doc in docs.iter_mut().filter(|d| d.value.is_none()) {
+        let kind = doc.chunk.top_level_kind();
+        if resources.iter().any(|r| Some(kind_of(&r.value)) == kind) {
+            doc.value = crate::yaml::parse(doc.chunk.body).ok();
+            doc.original = doc.value.clone();
+        }
+    }
     for mut r in resources {
         if flavor == Flavor::Helm4 {
             r.value["metadata"]["annotations"][FILENAME_ANNOTATION] = json!(r.source);
@@ -138,10 +146,12 @@ pub fn place(
     Ok(appended)
 }
 
-/// Stakater Reloader restarts a workload when the Secret it names changes.
+/// Stakater Reloader restarts a workload when the Secret it names changes (Deployments,
+/// StatefulSets, DaemonSets and Argo Rollouts; a Job is not restarted).
 pub fn reloader(docs: &mut [Document<'_>], wired: &[Wired], secret: &str) {
     const RELOAD: &str = "secret.reloader.stakater.com/reload";
-    for w in wired {
+    let restartable = |k: &str| matches!(k, "Deployment" | "StatefulSet" | "DaemonSet" | "Rollout");
+    for w in wired.iter().filter(|w| restartable(&w.kind)) {
         let Some(value) = docs.get_mut(w.document - 1).and_then(|d| d.value.as_mut()) else {
             continue;
         };

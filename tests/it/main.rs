@@ -3,6 +3,8 @@ mod support;
 
 mod cli_errors;
 mod example;
+mod lint;
+mod operators;
 mod podinfo;
 mod properties;
 mod shared_fixtures;
