@@ -9,3 +9,4 @@ cargo clippy --locked --all-targets -- -D warnings
 cargo build --locked --release
 cargo test --locked
 bash tests/acceptance/run.sh
+bash tests/schemas/run.sh

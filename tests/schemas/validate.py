@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Schema validation of everything vaultwire emits.
+
+For every ../shared/fixtures render (and the repo's example) x every mode -- partial and full with
+the ESO ExternalSecret + ClusterSecretStore, the VSO resources and Reloader annotations; mount
+with the injector annotations -- every output document is validated:
+  - built-in kinds against Kubernetes' own schemas (kubernetes-validate, strict, 1.33);
+  - ExternalSecret / SecretStore / ClusterSecretStore / VaultConnection / VaultAuth /
+    VaultStaticSecret against the openAPIV3Schema of the CRDs in ../shared/crds (jsonschema).
+The one known chart bug (chart 1.1.5 renders ConfigMap data unquoted, see NOTES.md) must be
+reported as such, and nothing else. Prints `N passed, M failed`.
+"""
+import glob, os, subprocess, sys
+
+import jsonschema
+import kubernetes_validate
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+SHARED = os.path.join(os.path.dirname(REPO), "shared")
+BIN = os.path.join(REPO, "target", "release", "vaultwire")
+KEYS = ["PORTKEY_CLIENT_AUTH", "ANALYTICS_STORE_USER", "ANALYTICS_STORE_PASSWORD", "REDIS_URL"]
+OPERATORS = ["--eso", "--eso-create-store", "--vso", "--reloader", "--vault-addr", "https://vault.example:8200",
+             "--role", "portkey-gateway", "--vault-path", "kv/data/portkey/gateway/config"]
+MODES = {
+    "partial": ["-m", "partial", "--secret", "portkey-gateway-env"] + OPERATORS,
+    "full": ["-m", "full", "--secret", "portkey-gateway-env"] + OPERATORS,
+    "mount": ["-m", "mount", "--vault-path", "kv/data/portkey/gateway/config", "--role", "portkey-gateway"],
+}
+
+
+KNOWN_BUG_SEEN = []
+
+
+def crd_schemas():
+    """(apiVersion, kind) -> schema, from the served versions of the shared CRDs."""
+    schemas = {}
+    for path in glob.glob(os.path.join(SHARED, "crds", "*.yaml")):
+        crd = yaml.safe_load(open(path))
+        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+        for v in crd["spec"]["versions"]:
+            if v.get("served"):
+                schemas[(f"{group}/{v['name']}", kind)] = v["schema"]["openAPIV3Schema"]
+    return schemas
+
+
+def strip_helm(doc):
+    """Helm strips its filename annotation before it applies; so does this check."""
+    ann = (doc.get("metadata") or {}).get("annotations") or {}
+    ann.pop("postrenderer.helm.sh/postrender-filename", None)
+    return doc
+
+
+def validate_stream(text, schemas, label, known_bug):
+    crd_groups = {api.split("/")[0] for api, _ in schemas}
+    failures, checked = [], 0
+    for doc in yaml.safe_load_all(text):
+        if not isinstance(doc, dict):
+            continue
+        doc = strip_helm(doc)
+        key = (doc.get("apiVersion"), doc.get("kind"))
+        name = f"{label}: {key[1]} '{(doc.get('metadata') or {}).get('name')}'"
+        checked += 1
+        try:
+            if key in schemas:
+                jsonschema.validate(doc, schemas[key])
+            elif (key[0] or "").split("/")[0] in crd_groups:
+                failures.append(f"{name}: no served CRD version for {key}")
+            else:
+                kubernetes_validate.validate(doc, "1.33.0", strict=True)
+        except (jsonschema.ValidationError, kubernetes_validate.ValidationError) as e:
+            msg = str(e).splitlines()[0][:200]
+            if known_bug and doc.get("kind") == "ConfigMap" and "is not of type 'string'" in msg:
+                KNOWN_BUG_SEEN.append(name)  # chart 1.1.5: unquoted ConfigMap data, the chart's bug
+                continue
+            failures.append(f"{name}: {msg}")
+    return checked, failures
+
+
+def main():
+    if not os.path.isdir(SHARED):
+        print("schemas: ../shared is not here; nothing to validate")
+        print("0 passed, 0 failed")
+        return 0
+    schemas = crd_schemas()
+    streams = sorted(glob.glob(os.path.join(SHARED, "fixtures", "portkey", "*.yaml")))
+    streams += [os.path.join(REPO, "examples", "portkey-mini.helm4-stdin.yaml"),
+                os.path.join(REPO, "examples", "portkey-mini.manifest.yaml")]
+    passed = failed = 0
+    generated = set()
+    for path in streams:
+        src = open(path, "rb").read()
+        known_bug = "1.1.5-vaultdoc--configmap" in path
+        for mode, args in MODES.items():
+            keys = [] if mode == "full" else KEYS
+            cmd = [BIN] + args + sum([["-k", k] for k in keys], [])
+            if "option-b" in path or "use-vault-injection" in path:
+                cmd.append("--force")  # the chart sets its own role annotation
+            p = subprocess.run(cmd, input=src, capture_output=True)
+            label = f"{os.path.basename(path)} {mode}"
+            if p.returncode != 0:
+                err = p.stderr.decode()
+                if mode == "full" and "list the keys with -k" in err:
+                    continue  # the lookup render: no keys to infer (asserted by the Rust tests)
+                failed += 1
+                print(f"FAIL {label}: vaultwire: {err.strip()[:200]}")
+                continue
+            checked, failures = validate_stream(p.stdout.decode(), schemas, label, known_bug)
+            for d in yaml.safe_load_all(p.stdout.decode()):
+                if isinstance(d, dict) and (d.get("apiVersion"), d.get("kind")) in schemas:
+                    generated.add(d["kind"])
+            if failures:
+                failed += 1
+                print("FAIL " + "\n     ".join(failures))
+            else:
+                passed += 1
+                print(f"ok   {label}: {checked} documents valid")
+    if not KNOWN_BUG_SEEN:
+        failed += 1
+        print("FAIL the chart 1.1.5 ConfigMap bug (NOTES.md) was not seen: is validation running?")
+    else:
+        print(f"ok   known chart bug reported and passed through: {len(KNOWN_BUG_SEEN)} ConfigMap documents")
+    want = {"ExternalSecret", "ClusterSecretStore", "VaultConnection", "VaultAuth", "VaultStaticSecret"}
+    if not want <= generated:
+        failed += 1
+        print(f"FAIL generated kinds {sorted(generated)} miss {sorted(want - generated)}")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
