@@ -10,3 +10,4 @@ cargo build --locked --release
 cargo test --locked
 bash tests/acceptance/run.sh
 bash tests/schemas/run.sh
+bash tests/helm/run.sh
