@@ -86,7 +86,8 @@ render_or_read() {
 }
 
 # explain: vaultwire --explain on the stream (the explanation, not the stream, is the output).
-# lint: for now vaultwire --strict, so every warning is an error; a fuller lint comes later.
+# lint: `vaultwire lint --strict` (findings on stdout; with a mode it lints what vaultwire would
+# emit, and every warning is an error).
 run_on_stream() {
   what=$1; shift
   bin=$(find_vaultwire)
@@ -99,7 +100,7 @@ run_on_stream() {
     explain) "$bin" --explain "$@" < "$stream" > /dev/null ;;
     lint)
       rc=0
-      "$bin" --strict "$@" < "$stream" > /dev/null || rc=$?
+      "$bin" lint --strict "$@" < "$stream" || rc=$?
       if [ "$rc" = 0 ]; then echo "helm vaultwire lint: ok"; else echo "helm vaultwire lint: failed (exit $rc)" >&2; fi
       return "$rc" ;;
   esac

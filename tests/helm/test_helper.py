@@ -104,6 +104,11 @@ def test_lint_ok_and_lint_failing_on_a_warning(plugins, tmp_path):
     bad = helm_vaultwire(plugins, "lint", "--", "-c", MOUNT, "-k", "NO_SUCH_KEY", stdin=stream, tmp=tmp_path)
     assert bad.returncode == 1
     assert b"NO_SUCH_KEY" in bad.stderr and b"helm vaultwire lint: failed" in bad.stderr
+    # a finding of vaultwire lint: an env path that no injector annotation writes
+    trap = stream.replace(b"value: production", b"value: /vault/secrets/NODE_ENV", 1)
+    found = helm_vaultwire(plugins, "lint", stdin=trap, tmp=tmp_path)
+    assert found.returncode == 1
+    assert b"unwritten-file:" in found.stdout and b"env 'NODE_ENV'" in found.stdout, found.stdout.decode()
 
 
 def test_unknown_command_and_help(plugins, tmp_path):
