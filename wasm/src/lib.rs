@@ -81,7 +81,7 @@ fn config_of(config: &JsValue) -> Result<Config, vaultwire::Error> {
 
 /// Wires `stream` as the CLI would with the same config: `{ stream, report, changes }`.
 /// `changes` holds, per changed document, its value before and after as normalized YAML (for a
-/// readable diff); `report` is the `--report` JSON.
+/// readable diff; Secret values shown as `(redacted)`); `report` is the `--report` JSON.
 #[wasm_bindgen]
 pub fn transform(stream: &str, config: JsValue) -> Result<JsValue, JsValue> {
     let config = config_of(&config).map_err(js_error)?;
@@ -98,9 +98,12 @@ pub fn transform_with(input: &str, config: &Config) -> Result<Transformed, vault
         .iter()
         .filter_map(|p| {
             let chunk = chunks.get(p.at.document.checked_sub(1)?)?;
-            let before = yaml::parse(chunk.body).ok()?;
+            let mut before = yaml::parse(chunk.body).ok()?;
             let mut after = before.clone();
             json_patch::patch(&mut after, &p.patch).ok()?;
+            keep_order(&mut after, &before);
+            redact_secret_data(&mut before);
+            redact_secret_data(&mut after);
             Some(Change {
                 at: p.at.clone(),
                 before: yaml::to_string(&before),
@@ -113,6 +116,49 @@ pub fn transform_with(input: &str, config: &Config) -> Result<Transformed, vault
         report: output.report,
         changes,
     })
+}
+
+/// Applying a patch's `remove` reorders a map (serde_json swaps the last key in); put the keys
+/// back in the input's order, new keys after them, as vaultwire writes them.
+fn keep_order(after: &mut Value, before: &Value) {
+    match (after, before) {
+        (Value::Object(a), Value::Object(b)) => {
+            let rank = |k: &String| b.keys().position(|x| x == k).unwrap_or(usize::MAX);
+            let mut entries: Vec<(String, Value)> = std::mem::take(a).into_iter().collect();
+            entries.sort_by_key(|(k, _)| rank(k));
+            for (k, mut v) in entries {
+                if let Some(old) = b.get(&k) {
+                    keep_order(&mut v, old);
+                }
+                a.insert(k, v);
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            for (x, y) in a.iter_mut().zip(b) {
+                keep_order(x, y);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A diff on screen shows which Secret keys went away, never their values: the page may be
+/// shared as a screenshot.
+fn redact_secret_data(doc: &mut Value) {
+    for obj in workload::objects_mut(doc) {
+        if workload::kind_of(obj) != "Secret" {
+            continue;
+        }
+        for field in ["data", "stringData"] {
+            if let Some(Value::Object(map)) = obj.get_mut(field) {
+                for v in map.values_mut() {
+                    if !v.is_null() {
+                        *v = Value::String("(redacted)".to_string());
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -211,10 +257,7 @@ pub fn candidates_of(input: &str) -> Result<Candidates, vaultwire::Error> {
                     }
                 }
             }
-            let keys = w
-                .env_names
-                .iter()
-                .chain(w.key_refs.iter().map(|r| &r.key));
+            let keys = w.env_names.iter().chain(w.key_refs.iter().map(|r| &r.key));
             for k in keys {
                 if seen.insert(k.clone()) {
                     out.keys.push(k.clone());
@@ -287,6 +330,22 @@ mod tests {
         assert_eq!(t.changes.len(), lib.report.patches.len());
         assert!(t.changes.iter().all(|c| c.before != c.after));
         assert!(t.changes.iter().any(|c| c.after.contains("agent-inject")));
+    }
+
+    #[test]
+    fn diffs_never_show_secret_values() {
+        let config =
+            Config::from_yaml("mode: partial\nkeys: [PORTKEY_CLIENT_AUTH]\nexistingSecret: s\n")
+                .expect("config");
+        let t = transform_with(EXAMPLE, &config).expect("wires");
+        let secrets: Vec<&Change> = t.changes.iter().filter(|c| c.at.kind == "Secret").collect();
+        assert!(!secrets.is_empty(), "the example's Secret loses a key");
+        for c in secrets {
+            let doc = vaultwire::yaml::parse(&c.before).expect("yaml");
+            for v in doc["data"].as_object().into_iter().flat_map(|m| m.values()) {
+                assert!(v.is_null() || v == "(redacted)", "{v}");
+            }
+        }
     }
 
     #[test]

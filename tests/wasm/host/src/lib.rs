@@ -1,0 +1,1 @@
+//! Nothing here: the test lives in `tests/wasip1.rs`.

@@ -1,0 +1,100 @@
+// Parity: the wasm-bindgen build (nodejs target) against the native CLI, byte for byte, over
+// every shared fixture and the repository's examples x every mode, plus a mount run that fails
+// on renders whose chart sets its own role. Writes the matrix with the native results to
+// target/wasm-parity/ for the wasip1 runner (tests/wasm/host).
+//
+// usage: node parity.mjs ROOT WASM_PKG_DIR
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const [root, pkg] = process.argv.slice(2);
+const wasm = createRequire(import.meta.url)(path.resolve(pkg, 'vaultwire_wasm.js'));
+const native = path.join(root, 'target/release/vaultwire');
+const outDir = path.join(root, 'target/wasm-parity');
+fs.rmSync(outDir, { recursive: true, force: true });
+fs.mkdirSync(outDir, { recursive: true });
+
+const walk = (dir) => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+  e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.yaml') ? [path.join(dir, e.name)] : []);
+const shared = path.join(root, '../shared/fixtures');
+const inputs = [
+  ...(fs.existsSync(shared) ? walk(shared).sort() : []),
+  ...fs.readdirSync(path.join(root, 'examples')).filter((n) => n.endsWith('.helm4-stdin.yaml'))
+    .sort().map((n) => path.join(root, 'examples', n)),
+];
+if (!fs.existsSync(shared)) console.log('parity: no ../shared here, the examples only');
+
+const PORTKEY = ['PORTKEY_CLIENT_AUTH', 'ANALYTICS_STORE_USER', 'ANALYTICS_STORE_PASSWORD', 'REDIS_URL'];
+const q = JSON.stringify;
+// Each mode as CLI flags and as the config file text the page would write.
+function modes(keys) {
+  const k = keys.flatMap((x) => ['-k', x]);
+  const ky = `keys: [${keys.map(q).join(', ')}]\n`;
+  return [
+    ['partial', ['-m', 'partial', '--secret', 'portkey-gateway-env', ...k],
+      `mode: partial\n${ky}existingSecret: portkey-gateway-env\n`],
+    ['mount', ['-m', 'mount', '--vault-path', 'kv/data/portkey/gateway/config', '--role', 'portkey-gateway', ...k],
+      `mode: mount\n${ky}vault:\n  secretPath: kv/data/portkey/gateway/config\n  role: portkey-gateway\n`],
+    ['full', ['-m', 'full', '--secret', 'portkey-gateway-env', ...k],
+      `mode: full\n${ky}existingSecret: portkey-gateway-env\n`],
+    // A chart that sets its own injector role must be refused with the same message.
+    ['mount-role-app', ['-m', 'mount', '--vault-path', 'kv/data/app/config', '--role', 'app', '-k', keys[0]],
+      { mode: 'mount', keys: [keys[0]], vault: { secretPath: 'kv/data/app/config', role: 'app' } }],
+  ];
+}
+
+let passed = 0, failed = 0, errors = 0, nativeMs = 0, wasmMs = 0;
+const cases = [];
+for (const file of inputs) {
+  const input = fs.readFileSync(file, 'utf8');
+  const keys = path.basename(file).startsWith('podinfo') ? ['PODINFO_UI_COLOR'] : PORTKEY;
+  for (const [mode, args, config] of modes(keys)) {
+    const name = `${path.relative(root, file)} ${mode}`;
+    let t = performance.now();
+    const n = spawnSync(native, args, { input, encoding: 'utf8', maxBuffer: 1 << 28 });
+    nativeMs += performance.now() - t;
+    t = performance.now();
+    let w;
+    try {
+      const r = wasm.transform(input, config);
+      const stderr = [...r.report.notes.map((x) => `vaultwire: note: ${x}\n`),
+        ...r.report.warnings.map((x) => `vaultwire: warning: ${x}\n`)].join('');
+      w = { status: 0, stdout: r.stream, stderr };
+    } catch (e) {
+      if (!(e instanceof Error)) throw e;
+      w = { status: 'error', stdout: '', stderr: `vaultwire: ${e.message}\n` };
+    }
+    wasmMs += performance.now() - t;
+    const same = n.stdout === w.stdout && n.stderr === w.stderr && (n.status === 0) === (w.status === 0);
+    if (n.status !== 0) errors++;
+    if (same) passed++;
+    else {
+      failed++;
+      console.log(`FAIL ${name}: native exit ${n.status}, ${n.stdout.length} bytes, stderr ${q(n.stderr.slice(0, 300))}` +
+        ` | wasm ${w.status}, ${w.stdout.length} bytes, stderr ${q(w.stderr.slice(0, 300))}`);
+    }
+    const id = String(cases.length).padStart(3, '0');
+    fs.writeFileSync(path.join(outDir, `${id}.stdout`), n.stdout);
+    fs.writeFileSync(path.join(outDir, `${id}.stderr`), n.stderr);
+    cases.push({ name, input: path.resolve(file), args, status: n.status, stdout: `${id}.stdout`, stderr: `${id}.stderr` });
+  }
+}
+fs.writeFileSync(path.join(outDir, 'cases.json'), JSON.stringify(cases, null, 1));
+console.log(`parity: ${inputs.length} inputs x 4 runs (${errors} refused by the CLI, same text required); ` +
+  `native ${nativeMs.toFixed(0)} ms incl. process start, wasm ${wasmMs.toFixed(0)} ms`);
+
+// Side by side on the largest input, mount mode: the native CLI as a process (what Helm runs)
+// and the wasm build as a call in an already loaded module (what the page does).
+const largest = inputs.map((f) => [fs.statSync(f).size, f]).sort((a, b) => b[0] - a[0])[0];
+const big = fs.readFileSync(largest[1], 'utf8');
+const [, bigArgs, bigConfig] = modes(path.basename(largest[1]).startsWith('podinfo') ? ['PODINFO_UI_COLOR'] : PORTKEY)[1];
+const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
+const time = (f) => median(Array.from({ length: 21 }, () => { const t = performance.now(); f(); return performance.now() - t; }));
+const nat = time(() => spawnSync(native, bigArgs, { input: big, encoding: 'utf8' }));
+const was = time(() => { try { wasm.transform(big, bigConfig); } catch { /* timing only */ } });
+console.log(`bench: ${path.relative(root, largest[1])} (${largest[0]} bytes), mount, median of 21: ` +
+  `native CLI ${nat.toFixed(2)} ms per process, wasm (Node ${process.version}) ${was.toFixed(2)} ms per call`);
+console.log(`node-parity: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
