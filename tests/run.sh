@@ -11,3 +11,4 @@ cargo test --locked
 bash tests/acceptance/run.sh
 bash tests/schemas/run.sh
 bash tests/helm/run.sh
+bash tests/wasm/run.sh
