@@ -4,7 +4,7 @@
 // downloads (the config file reproduces the output on the native CLI), zero requests after load
 // and no console errors. Saves target/preview.png.
 //
-// usage: node browser.mjs ROOT FIXTURE   (NODE_PATH must reach playwright-core)
+// usage: node browser.mjs ROOT FIXTURE   (PLAYWRIGHT_CORE: the playwright-core directory)
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,8 +27,10 @@ const server = http.createServer((req, res) => {
   res.writeHead(200, { 'content-type': TYPES[path.extname(target)] || 'application/octet-stream' });
   fs.createReadStream(target).pipe(res);
 });
-await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-const base = `http://127.0.0.1:${server.address().port}/`;
+// VAULTWIRE_PREVIEW_URL: test a page someone else serves (e.g. `vaultwire preview`) instead.
+const external = process.env.VAULTWIRE_PREVIEW_URL;
+if (!external) await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+const base = external ? new URL('/', external).href : `http://127.0.0.1:${server.address().port}/`;
 
 let passed = 0, failed = 0;
 const check = (name, ok, detail = '') => {
@@ -113,10 +115,11 @@ try {
   const network = after.filter((u) => !u.startsWith('blob:') && !u.startsWith('data:'));
   check('zero network requests after load', network.length === 0, network.join(' '));
   check('no console errors', consoleErrors.length === 0, consoleErrors.join(' | '));
-  console.log(`browser: served ${served.length} files at load (${served.join(' ')}), ${after.length} blob/data URLs after`);
+  if (external) console.log(`browser: page from ${base}`);
+  else console.log(`browser: served ${served.length} files at load (${served.join(' ')}), ${after.length} blob/data URLs after`);
 } finally {
   await context.close();
-  server.close();
+  if (!external) server.close();
   fs.rmSync(profile, { recursive: true, force: true });
   fs.rmSync(downloads, { recursive: true, force: true });
 }
