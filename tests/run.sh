@@ -12,3 +12,4 @@ bash tests/acceptance/run.sh
 bash tests/schemas/run.sh
 bash tests/helm/run.sh
 bash tests/wasm/run.sh
+bash tests/e2e/run.sh

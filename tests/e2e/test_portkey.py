@@ -1,0 +1,80 @@
+"""Every shared Portkey render x every mode, proven against a real OpenBao."""
+
+import pytest
+import yaml
+
+from conftest import KV2_PATH, PORTKEY, vaultwire
+from kube import load
+from proofs import no_leak, operator_secret, prove_mount, prove_operators, uncovered_reads
+
+KEYS = ["PORTKEY_CLIENT_AUTH", "ANALYTICS_STORE_USER", "ANALYTICS_STORE_PASSWORD", "REDIS_URL"]
+ROLE = "portkey-gateway"
+SECRET = "portkey-gateway-env"
+VAULT_PATH = "kv/data/portkey/gateway/config"
+
+FIXTURES = sorted(PORTKEY.glob("*.yaml")) if PORTKEY.is_dir() else []
+NO_SHARED = pytest.param(None, marks=pytest.mark.skip(reason=f"{PORTKEY} does not exist (CI always has ../shared)"))
+
+
+def params(mode):
+    if not FIXTURES:
+        return [NO_SHARED]
+    return [pytest.param(f, id=f"{mode}-{f.name[:-5]}") for f in FIXTURES]
+
+
+def scenario_keys(fixture):
+    """full mode: every key of the fixture's values file environment.data."""
+    scenario = fixture.name.split("--", 1)[1].split(".", 1)[0]
+    values = yaml.safe_load((PORTKEY / "values" / f"{scenario}.yaml").read_text())
+    return list(values["environment"]["data"])
+
+
+_cache = {}
+
+
+def transform(fixture, mode, bao):
+    key = (fixture, mode)
+    if key not in _cache:
+        keys = scenario_keys(fixture) if mode == "full" else KEYS
+        args = ["-m", mode, "--vault-path", VAULT_PATH, "--role", ROLE]
+        if mode != "mount":
+            args += ["--secret", SECRET, "--eso", "--eso-create-store", "--vso", "--vault-addr", bao.addr]
+        for k in keys:
+            args += ["-k", k]
+        text = fixture.read_text()
+        p = vaultwire(*args, stdin=text)
+        assert p.returncode == 0, f"vaultwire {' '.join(args)}: exit {p.returncode}: {p.stderr}"
+        no_leak(p.stderr, bao, "vaultwire's stderr")
+        _cache[key] = (text, p.stdout, keys)
+    return _cache[key]
+
+
+@pytest.mark.parametrize("fixture", params("mount"))
+def test_mount(fixture, bao, workdir):
+    text, out, keys = transform(fixture, "mount", bao)
+    prove_mount(fixture.name, text, out, keys, bao.data[KV2_PATH], bao, workdir)
+
+
+@pytest.mark.parametrize("fixture", params("partial"))
+def test_operators_partial(fixture, bao):
+    text, out, keys = transform(fixture, "partial", bao)
+    prove_operators(fixture.name, text, out, keys, bao.data[KV2_PATH], bao, SECRET)
+
+
+@pytest.mark.parametrize("fixture", params("full"))
+def test_operators_full(fixture, bao):
+    text, out, keys = transform(fixture, "full", bao)
+    prove_operators(fixture.name, text, out, keys, bao.data[KV2_PATH], bao, SECRET)
+
+
+@pytest.mark.parametrize("fixture", params("partial") + params("full"))
+def test_synced_secret_has_every_key_the_env_reads(fixture, request, bao):
+    """The Secret the operator builds (and owns: creationPolicy Owner / VSO create) holds every
+    key the wired env reads from it by a non-optional secretKeyRef; otherwise the kubelet
+    refuses to start the container (CreateContainerConfigError)."""
+    mode = request.node.callspec.id.split("-", 1)[0]
+    _, out, _ = transform(fixture, mode, bao)
+    synced = operator_secret(fixture.name, load(out), bao, SECRET)[SECRET]
+    missing = uncovered_reads(load(out), synced, SECRET)
+    assert not missing, (f"{fixture.name} {mode}: the env reads {len(missing)} keys from {SECRET} that the "
+                         f"ExternalSecret/VaultStaticSecret do not sync:\n  " + "\n  ".join(missing))
