@@ -1,6 +1,8 @@
 //! A document of the stream with its parsed value. The index and the source travel beside the
 //! YAML and are never written into it.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, Place, Result};
@@ -15,7 +17,10 @@ pub struct Document<'a> {
     pub chunk: Chunk<'a>,
     /// The parsed document, when vaultwire needs to read it.
     pub value: Option<Value>,
-    /// The value as read, to decide whether anything changed and to build the patch.
+    /// The value as read, when it is kept. For a document parsed from its chunk this is `None`:
+    /// the chunk's untouched text is the original, parsed again only when it is needed
+    /// ([`Document::original_value`]) instead of cloned up front, which halves the memory of a
+    /// big stream.
     pub original: Option<Value>,
     pub dropped: bool,
 }
@@ -25,6 +30,7 @@ impl<'a> Document<'a> {
     /// ConfigMaps, and any document whose kind cannot be seen as text); the others pass through
     /// as bytes.
     pub fn read_all(chunks: Vec<Chunk<'a>>) -> Result<Vec<Document<'a>>> {
+        crate::limits::check_stream(&chunks)?;
         chunks
             .into_iter()
             .enumerate()
@@ -34,6 +40,7 @@ impl<'a> Document<'a> {
 
     /// Parses every document that is not blank (for `lint` and `check`, which read all kinds).
     pub fn read_every(chunks: Vec<Chunk<'a>>) -> Result<Vec<Document<'a>>> {
+        crate::limits::check_stream(&chunks)?;
         chunks
             .into_iter()
             .enumerate()
@@ -75,7 +82,7 @@ impl<'a> Document<'a> {
         };
         Ok(Document {
             index,
-            original: value.clone(),
+            original: None,
             value,
             chunk,
             dropped: false,
@@ -98,8 +105,20 @@ impl<'a> Document<'a> {
         }
     }
 
+    /// The value as read: the kept one, or the chunk parsed again.
+    pub fn original_value(&self) -> Option<Cow<'_, Value>> {
+        match (&self.original, &self.value) {
+            (Some(original), _) => Some(Cow::Borrowed(original)),
+            (None, Some(_)) => yaml::parse(self.chunk.body).ok().map(Cow::Owned),
+            (None, None) => None,
+        }
+    }
+
     pub fn changed(&self) -> bool {
-        self.value != self.original
+        match &self.value {
+            None => false,
+            Some(value) => self.original_value().is_none_or(|o| *o != *value),
+        }
     }
 }
 

@@ -18,6 +18,7 @@
 pub mod config;
 pub mod document;
 pub mod error;
+pub mod limits;
 pub mod lint;
 pub mod modes;
 pub mod operators;
@@ -131,16 +132,19 @@ pub fn run(input: &str, config: &Config) -> Result<Output> {
     for doc in &docs {
         if doc.dropped {
             parts.push(Emit::Dropped);
-        } else if let (true, Some(value), Some(original)) =
-            (doc.changed(), &doc.value, &doc.original)
-        {
-            report.patches.push(DocumentPatch {
-                at: Located::from(&doc.place()),
-                patch: json_patch::diff(original, value),
-            });
-            parts.push(Emit::Rewritten(&doc.chunk, yaml::to_string(value)));
-        } else {
-            parts.push(Emit::Original(&doc.chunk));
+            continue;
+        }
+        // Parsed again here, one document at a time, rather than cloned when read.
+        let original = doc.value.as_ref().and_then(|_| doc.original_value());
+        match (&doc.value, original) {
+            (Some(value), Some(original)) if *value != *original => {
+                report.patches.push(DocumentPatch {
+                    at: Located::from(&doc.place()),
+                    patch: json_patch::diff(&original, value),
+                });
+                parts.push(Emit::Rewritten(&doc.chunk, yaml::to_string(value)));
+            }
+            _ => parts.push(Emit::Original(&doc.chunk)),
         }
     }
     let flavor = operators::flavor(&docs);

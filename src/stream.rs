@@ -99,7 +99,9 @@ fn is_marker(line: &str) -> bool {
 }
 
 /// Cuts the input on document markers at column 0. A marker line with content after `--- `
-/// keeps that content in the document it opens.
+/// keeps that content in the document it opens. After [`crate::limits::MAX_DOCUMENTS`]
+/// documents it stops cutting: the rest is one last chunk, which the reader refuses, so a
+/// storm of markers costs no more than one pass.
 pub fn split(input: &str) -> Stream<'_> {
     let (bom, text) = match input.strip_prefix(BOM) {
         Some(rest) => (BOM, rest),
@@ -111,6 +113,9 @@ pub fn split(input: &str) -> Stream<'_> {
     let mut body_line = 1;
     let mut offset = 0;
     for (line_no, line) in (1..).zip(text.split_inclusive('\n')) {
+        if chunks.len() >= crate::limits::MAX_DOCUMENTS {
+            break;
+        }
         if is_marker(line) {
             if offset > 0 || !marker.is_empty() {
                 chunks.push(Chunk {

@@ -13,16 +13,27 @@ pub struct ParseError {
     pub line: Option<u64>,
 }
 
-/// Anchors and aliases are expanded within serde-saphyr's budget (billion-laughs bounded);
-/// the document budget is lifted because vaultwire splits streams itself.
+/// Anchors and aliases are expanded within the budget of [`crate::limits`] (depth, nodes,
+/// scalar bytes, aliases: billion-laughs bounded).
 pub(crate) fn options() -> serde_saphyr::Options {
-    serde_saphyr::options! {
+    let mut options = serde_saphyr::options! {
         legacy_octal_numbers: true,
         with_snippet: false,
         non_finite_float_policy: serde_saphyr::options::NonFiniteFloatPolicy::AsString,
-        budget: serde_saphyr::budget! {
-            max_documents: usize::MAX,
-        },
+    };
+    options.budget = Some(crate::limits::budget());
+    options
+}
+
+/// The budget breach behind a parse error, through the alias and snippet wrappers.
+fn breach(mut e: &serde_saphyr::Error) -> Option<&serde_saphyr::budget::BudgetBreach> {
+    loop {
+        match e {
+            serde_saphyr::Error::Budget { breach, .. } => return Some(breach),
+            serde_saphyr::Error::AliasError { error, .. }
+            | serde_saphyr::Error::WithSnippet { error, .. } => e = error,
+            _ => return None,
+        }
     }
 }
 
@@ -30,6 +41,12 @@ pub fn parse(text: &str) -> Result<Value, ParseError> {
     serde_saphyr::from_str_with_options::<Value>(text, options()).map_err(|e| {
         let e = e.without_snippet();
         let line = e.location().map(|l| l.line());
+        if let Some(b) = breach(e) {
+            return ParseError {
+                message: crate::limits::describe(b),
+                line,
+            };
+        }
         // The rendered message ends with "at line L, column C"; the caller places the line itself.
         let message = e.to_string();
         let message = match message.rfind(" at line ") {
