@@ -60,11 +60,14 @@ pub(crate) fn budget() -> serde_saphyr::Budget {
     budget.max_documents = usize::MAX;
     budget.max_reader_input_bytes = Some(MAX_INPUT_BYTES);
     budget.max_depth = MAX_DEPTH;
+    budget.flow_nesting_limit = MAX_DEPTH;
     budget.max_nodes = MAX_NODES;
     budget.max_events = 4 * MAX_NODES;
     budget.max_total_scalar_bytes = MAX_SCALAR_BYTES;
     budget.max_aliases = MAX_ALIASES;
     budget.max_anchors = MAX_ALIASES;
+    // What an anchor may replay in all: bounds the expansion, not only the alias count.
+    budget.max_recorded_anchor_events = MAX_NODES / 10;
     budget
 }
 
@@ -72,7 +75,7 @@ pub(crate) fn budget() -> serde_saphyr::Budget {
 pub(crate) fn describe(breach: &serde_saphyr::budget::BudgetBreach) -> String {
     use serde_saphyr::budget::BudgetBreach as B;
     match breach {
-        B::Depth { .. } => format!("nested deeper than the limit of {MAX_DEPTH} levels"),
+        B::Depth { .. } => depth_message(),
         B::Nodes { .. } | B::Events { .. } => {
             format!("more than {MAX_NODES} YAML nodes, the limit for one document")
         }
@@ -80,7 +83,11 @@ pub(crate) fn describe(breach: &serde_saphyr::budget::BudgetBreach) -> String {
             "more than {} of scalar text, the limit for one document",
             size(MAX_SCALAR_BYTES)
         ),
-        B::Aliases { .. } | B::Anchors { .. } | B::AliasAnchorRatio { .. } => format!(
+        B::Aliases { .. }
+        | B::Anchors { .. }
+        | B::AliasAnchorRatio { .. }
+        | B::RecordedAnchorEvents { .. }
+        | B::RecordedAnchorBytes { .. } => format!(
             "too many YAML aliases (at most {MAX_ALIASES}, and 10 per anchor): \
              alias expansion is bounded against billion-laughs documents"
         ),
@@ -90,6 +97,12 @@ pub(crate) fn describe(breach: &serde_saphyr::budget::BudgetBreach) -> String {
         ),
         other => format!("a parser limit was reached ({other:?})"),
     }
+}
+
+/// The parser's own flow-nesting guard ("recursion limit exceeded"), in the same words as
+/// the depth budget.
+pub(crate) fn depth_message() -> String {
+    format!("nested deeper than the limit of {MAX_DEPTH} levels")
 }
 
 fn size(bytes: usize) -> String {

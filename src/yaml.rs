@@ -58,6 +58,11 @@ pub fn parse(text: &str) -> Result<Value, ParseError> {
             Some(i) => message[..i].to_string(),
             None => message,
         };
+        let message = if message.contains("recursion limit exceeded") {
+            crate::limits::depth_message()
+        } else {
+            message
+        };
         ParseError { message, line }
     })
 }
