@@ -7,5 +7,6 @@ mod lint;
 mod operators;
 mod podinfo;
 mod properties;
+mod robustness;
 mod shared_fixtures;
 mod stream_shapes;
