@@ -13,3 +13,4 @@ bash tests/schemas/run.sh
 bash tests/helm/run.sh
 bash tests/wasm/run.sh
 bash tests/e2e/run.sh
+FUZZ_SECONDS=30 bash tests/fuzz.sh
