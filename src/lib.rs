@@ -178,14 +178,28 @@ fn emit_for_operators(
         return Ok(Vec::new());
     };
     let path = VaultPath::parse(path, config.kv_version())?;
-    // Exactly the keys the env reads, in configuration order.
-    let carried: Vec<String> = keys
+    // The Secret the operator creates must hold every key a pod reads from it, not only the
+    // configured ones: a missing key stops the container (CreateContainerConfigError). The
+    // configured keys come first, in configuration order, then the others in stream order.
+    let mut synced: Vec<String> = keys
         .keys
         .iter()
         .filter(|k| rewritten.carried.contains(*k))
         .cloned()
         .collect();
-    let resources = operators::resources(config, &path, &carried, &rewritten.wired);
+    let already = operators::keys_read_from(docs, secret)
+        .into_iter()
+        .filter(|k| !synced.contains(k))
+        .collect::<Vec<_>>();
+    if !already.is_empty() {
+        report.notes.push(format!(
+            "the operator resources also sync {} key(s) the pods already read from Secret {secret}: {}",
+            already.len(),
+            already.join(", ")
+        ));
+        synced.extend(already);
+    }
+    let resources = operators::resources(config, &path, &synced, &rewritten.wired);
     let flavor = operators::flavor(docs);
     operators::place(docs, resources, flavor, config.force, report)
 }

@@ -26,20 +26,21 @@ ROOT_TOKEN = "root"
 KV2_PATH = "kv/portkey/gateway/config"
 KV1_PATH = "kv1/portkey/gateway/config"
 OTHER_PATH = "kv/other/config"
-# a key some renders read (chart 1.7.7's MCP_PORT) and that Vault deliberately does not hold
-NOT_IN_VAULT = "MCP_PORT"
+# what OTHER_PATH holds: the missing-key case of `vaultwire check` reads the other two keys there
+OTHER_KEYS = ("PORTKEY_CLIENT_AUTH", "REDIS_URL")
 
 # what the tests found, printed under the summary (mode x fixture matrix, notes)
 NOTES = []
 
 
 def vault_keys():
-    """Every key of every values file's environment.data, plus the four Portkey keys."""
-    keys = {"PORTKEY_CLIENT_AUTH", "ANALYTICS_STORE_USER", "ANALYTICS_STORE_PASSWORD", "REDIS_URL"}
+    """Every key of every values file's environment.data, the four Portkey keys, and MCP_PORT:
+    chart 1.7.7 sets it itself and, under useVaultInjection, reads it from the Secret synced from
+    Vault, so a real migration writes it to Vault too."""
+    keys = {"PORTKEY_CLIENT_AUTH", "ANALYTICS_STORE_USER", "ANALYTICS_STORE_PASSWORD", "REDIS_URL", "MCP_PORT"}
     if PORTKEY.is_dir():
         for f in sorted((PORTKEY / "values").glob("*.yaml")):
             keys |= set((yaml.safe_load(f.read_text()).get("environment") or {}).get("data") or {})
-    keys.discard(NOT_IN_VAULT)
     return sorted(keys)
 
 
@@ -102,7 +103,7 @@ def bao(tmp_path_factory):
         values = {k: "v-" + secrets.token_hex(8) for k in vault_keys()}
         b.put(KV2_PATH, values)
         b.put(KV1_PATH, {k: "v-" + secrets.token_hex(8) for k in vault_keys()})
-        b.put(OTHER_PATH, {k: "v-" + secrets.token_hex(8) for k in ("PORTKEY_CLIENT_AUTH", "REDIS_URL")})
+        b.put(OTHER_PATH, {k: "v-" + secrets.token_hex(8) for k in OTHER_KEYS})
         yield b
     finally:
         proc.terminate()

@@ -124,7 +124,9 @@ def prove_operators(label, in_text, out_text, keys, vault, bao, secret_name):
     in_docs, out_docs = load(in_text), load(out_text)
     synced = operator_secret(label, out_docs, bao, secret_name)
     by_ref = keys_read_by_ref(in_docs)
-    in_objs, out_objs = Objects(in_docs), Objects(out_docs, extra_secrets=synced)
+    # The existing Secret is, by the premise of partial/full, the one synced from Vault: what
+    # the input already read from it (use-vault-injection renders) is Vault's value there too.
+    in_objs, out_objs = Objects(in_docs, extra_secrets={secret_name: vault}), Objects(out_docs, extra_secrets=synced)
     carried_total = 0
     for pid, _, _, cid, ic, oc in _pair(in_docs, out_docs):
         expected, carried = _expected(ic, in_objs, keys, by_ref, vault)

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from conftest import KV2_PATH, NOT_IN_VAULT, PORTKEY, ROOT_TOKEN, vaultwire
+from conftest import OTHER_KEYS, OTHER_PATH, PORTKEY, ROOT_TOKEN, vaultwire
 from proofs import no_leak
 
 FIXTURE = PORTKEY / "gateway-1.7.7-main--base.helm4-stdin.yaml"
@@ -52,11 +52,16 @@ def test_check_wires_first_with_a_mode(bao):
 
 
 def test_check_fails_on_a_key_vault_lacks(bao):
-    assert NOT_IN_VAULT not in bao.data[KV2_PATH]
-    p, lines = check(bao, FIXTURE.read_text(), *MOUNT, *K, "-k", NOT_IN_VAULT)
+    lacking = sorted(set(KEYS) - set(bao.data[OTHER_PATH]))
+    assert lacking and set(OTHER_KEYS) < set(KEYS)
+    other = ["-m", "mount", "--role", "portkey-gateway", "--vault-path", "kv/data/other/config", *K]
+    p, lines = check(bao, FIXTURE.read_text(), *other)
     assert p.returncode == 1, p.stdout + p.stderr
     fails = [line for line in lines if line.startswith("FAIL")]
-    assert fails and all(f"key {NOT_IN_VAULT}" in line and "no such key" in line for line in fails), lines
+    assert all("kv/data/other/config" in line and "no such key" in line for line in fails), fails
+    named = sorted({k for k in KEYS for line in fails if f"key {k}:" in line})
+    assert named == lacking, fails
+    assert len(fails) == 2 * len(lacking), fails  # gateway and dataservice pods
     assert all(line.startswith("ok ") for line in lines if line not in fails)
 
 

@@ -169,3 +169,59 @@ fn a_chart_rendered_external_secret_is_a_conflict() {
     forced.force = true;
     assert!(vaultwire::run(&chart, &forced).is_ok());
 }
+
+#[test]
+fn the_synced_secret_also_holds_keys_the_pods_already_read_from_it() {
+    // A chart that already reads some keys from the existing Secret (Portkey's
+    // useVaultInjection): the operator owns that Secret now, so it must sync those keys too,
+    // or the kubelet refuses to start the container. Optional refs need not be synced.
+    let stream = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app}
+spec:
+  template:
+    spec:
+      containers:
+      - name: app
+        env:
+        - {name: PORTKEY_CLIENT_AUTH, value: literal}
+        - name: PORT
+          valueFrom: {secretKeyRef: {name: portkey-gateway-env, key: PORT}}
+        - name: MAYBE
+          valueFrom: {secretKeyRef: {name: portkey-gateway-env, key: MAYBE, optional: true}}
+        - name: ELSEWHERE
+          valueFrom: {secretKeyRef: {name: other, key: ELSEWHERE}}
+      volumes:
+      - name: tls
+        secret:
+          secretName: portkey-gateway-env
+          items: [{key: TLS_CERT, path: tls.crt}]
+";
+    let cfg = config(
+        "operators: {externalSecrets: {enabled: true}, vaultSecretsOperator: {enabled: true}}\n",
+    );
+    let out = vaultwire::run(stream, &cfg).unwrap();
+    let d = docs(&out.stream);
+    let es = find(&d, "ExternalSecret");
+    let keys: Vec<&str> = es["spec"]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["secretKey"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["PORTKEY_CLIENT_AUTH", "PORT", "TLS_CERT"]);
+    let vss = find(&d, "VaultStaticSecret");
+    assert_eq!(
+        vss["spec"]["destination"]["transformation"]["includes"],
+        serde_json::json!(["^PORTKEY_CLIENT_AUTH$", "^PORT$", "^TLS_CERT$"])
+    );
+    assert!(
+        out.report
+            .notes
+            .iter()
+            .any(|n| n.contains("2 key(s)") && n.contains("PORT, TLS_CERT")),
+        "{:?}",
+        out.report.notes
+    );
+}
