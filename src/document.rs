@@ -6,8 +6,9 @@ use std::borrow::Cow;
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, Place, Result};
+use crate::report::{DocumentPatch, Located};
 use crate::stream::Chunk;
-use crate::workload::{kind_needs_reading, kind_of, name_of};
+use crate::workload::{kind_needs_reading, kind_of, name_of, pod_template_path};
 use crate::yaml;
 
 #[derive(Debug)]
@@ -23,19 +24,88 @@ pub struct Document<'a> {
     /// big stream.
     pub original: Option<Value>,
     pub dropped: bool,
+    /// A workload read only when its turn comes ([`Document::read_all`]), wired, written out
+    /// to [`Document::emitted`] and let go, so a big stream is never held parsed all at once.
+    pub deferred: bool,
+    /// The re-serialized document once a deferred workload is settled; `None`: unchanged.
+    pub emitted: Option<String>,
+    /// Its change as a JSON Patch, when the run reports patches.
+    pub patch: Option<DocumentPatch>,
 }
 
 impl<'a> Document<'a> {
     /// Parses the documents vaultwire may change or must read (workloads, Lists, Secrets,
     /// ConfigMaps, and any document whose kind cannot be seen as text); the others pass through
-    /// as bytes.
-    pub fn read_all(chunks: Vec<Chunk<'a>>) -> Result<Vec<Document<'a>>> {
+    /// as bytes. With `defer_workloads`, a document whose text shows a workload kind is left for
+    /// [`Document::load`].
+    pub fn read_all(chunks: Vec<Chunk<'a>>, defer_workloads: bool) -> Result<Vec<Document<'a>>> {
         crate::limits::check_stream(&chunks)?;
         chunks
             .into_iter()
             .enumerate()
-            .map(|(i, chunk)| Document::read(i + 1, chunk))
+            .map(|(i, chunk)| {
+                let workload = chunk
+                    .top_level_kind()
+                    .is_some_and(|k| pod_template_path(k).is_some());
+                if defer_workloads && workload && !chunk.is_blank() {
+                    Ok(Document::new(i + 1, chunk, None, true))
+                } else {
+                    Document::read(i + 1, chunk)
+                }
+            })
             .collect()
+    }
+
+    /// Reads a deferred document, keeping what it was for the comparison when it is settled.
+    pub fn load(&mut self) -> Result<()> {
+        if self.deferred && self.value.is_none() && self.emitted.is_none() {
+            let value = parse_chunk(self.index, &self.chunk)?;
+            self.original = Some(value.clone());
+            self.value = Some(value);
+        }
+        Ok(())
+    }
+
+    /// Reads the document again from its input bytes, undoing what a run did to it.
+    pub fn reload(&mut self) -> Result<()> {
+        self.emitted = None;
+        self.patch = None;
+        self.value = None;
+        self.original = None;
+        if self.deferred {
+            self.load()
+        } else {
+            self.value = Some(parse_chunk(self.index, &self.chunk)?);
+            Ok(())
+        }
+    }
+
+    /// A deferred document is done: its new text (when it changed) and patch are kept, its
+    /// parsed value let go.
+    pub fn settle(&mut self, patches: bool) {
+        if !self.deferred {
+            return;
+        }
+        let at = Located::from(&self.place());
+        if let (Some(value), Some(original)) = (self.value.take(), self.original.take()) {
+            if value != original {
+                if patches {
+                    self.patch = Some(DocumentPatch {
+                        at,
+                        patch: json_patch::diff(&original, &value),
+                    });
+                }
+                let mut text = yaml::to_string(&value);
+                // Held until the whole stream is wired: no spare capacity.
+                text.shrink_to_fit();
+                self.emitted = Some(text);
+            }
+        }
+    }
+
+    /// The document's text as it will be written: the re-serialized one, else the input's.
+    pub fn text(&self) -> &str {
+        self.emitted.as_deref().unwrap_or(self.chunk.body)
     }
 
     /// Parses every document that is not blank (for `lint` and `check`, which read all kinds).
@@ -56,37 +126,24 @@ impl<'a> Document<'a> {
         let needs_reading = !chunk.is_blank()
             && (every_kind || chunk.top_level_kind().is_none_or(kind_needs_reading));
         let value = if needs_reading {
-            let body = chunk.body;
-            match yaml::parse(body) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    let place = Place {
-                        document: Some(index),
-                        source: chunk.source(),
-                        kind: chunk.top_level_kind().map(str::to_string),
-                        ..Place::default()
-                    };
-                    let line = e
-                        .line
-                        .map(|l| format!(" at line {}", chunk.first_line + l as usize - 1))
-                        .unwrap_or_default();
-                    return Err(Error::new(
-                        ErrorKind::Yaml,
-                        format!("invalid YAML{line}: {}", e.message),
-                    )
-                    .at(place));
-                }
-            }
+            Some(parse_chunk(index, &chunk)?)
         } else {
             None
         };
-        Ok(Document {
+        Ok(Document::new(index, chunk, value, false))
+    }
+
+    fn new(index: usize, chunk: Chunk<'a>, value: Option<Value>, deferred: bool) -> Self {
+        Document {
             index,
             original: None,
             value,
             chunk,
             dropped: false,
-        })
+            deferred,
+            emitted: None,
+            patch: None,
+        }
     }
 
     /// Document, template file, kind and name, for messages.
@@ -113,13 +170,26 @@ impl<'a> Document<'a> {
             (None, None) => None,
         }
     }
+}
 
-    pub fn changed(&self) -> bool {
-        match &self.value {
-            None => false,
-            Some(value) => self.original_value().is_none_or(|o| *o != *value),
-        }
-    }
+fn parse_chunk(index: usize, chunk: &Chunk<'_>) -> Result<Value> {
+    yaml::parse(chunk.body).map_err(|e| {
+        let place = Place {
+            document: Some(index),
+            source: chunk.source(),
+            kind: chunk.top_level_kind().map(str::to_string),
+            ..Place::default()
+        };
+        let line = e
+            .line
+            .map(|l| format!(" at line {}", chunk.first_line + l as usize - 1))
+            .unwrap_or_default();
+        Error::new(
+            ErrorKind::Yaml,
+            format!("invalid YAML{line}: {}", e.message),
+        )
+        .at(place)
+    })
 }
 
 /// The place of one object of a document (itself, or an item of a `kind: List`).

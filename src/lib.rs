@@ -34,12 +34,14 @@ pub use config::{Config, Mode};
 pub use error::{Error, ErrorKind, Result};
 pub use report::Report;
 
+use std::collections::BTreeSet;
+
 use document::Document;
-use modes::{full, mount::InjectorFiles, partial::SyncedSecret, Wiring};
+use modes::{full, mount::InjectorFiles, partial::SyncedSecret, Rewritten, Wiring};
 use report::{DocumentPatch, Located};
 use stream::Emit;
 use vault::VaultPath;
-use workload::KeySet;
+use workload::{KeySet, References};
 
 /// The result of a run: the output stream and what was done.
 #[derive(Debug, Clone)]
@@ -48,25 +50,121 @@ pub struct Output {
     pub report: Report,
 }
 
+/// How much a run reports.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Every env and annotation change and a JSON Patch per changed document (`--explain`,
+    /// `--report`, the preview page). Off, a big stream costs less time and memory.
+    pub detail: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { detail: true }
+    }
+}
+
+/// The wired stream as the pieces it is written from, and the report.
+pub struct Wired<'a> {
+    bom: &'a str,
+    parts: Vec<Emit<'a>>,
+    pub report: Report,
+}
+
+impl Wired<'_> {
+    /// Writes the stream to `out` piece by piece.
+    pub fn write_to(&self, out: &mut dyn std::fmt::Write) -> std::fmt::Result {
+        stream::write(self.bom, &self.parts, out)
+    }
+
+    pub fn into_output(self) -> Output {
+        Output {
+            stream: stream::join(self.bom, &self.parts),
+            report: self.report,
+        }
+    }
+}
+
 /// Applies the configured mode to a rendered stream.
 pub fn run(input: &str, config: &Config) -> Result<Output> {
+    wire(input, config, Options::default()).map(Wired::into_output)
+}
+
+/// What wiring one document found, kept apart until every document is in, so that a document
+/// wired again replaces its own share.
+#[derive(Default)]
+struct Share {
+    rewritten: Rewritten,
+    report: Report,
+    refs: References,
+    synced_keys: Vec<String>,
+    env_from_warnings: Vec<String>,
+}
+
+/// The stream-wide facts one document is wired with.
+struct Context<'c> {
+    config: &'c Config,
+    keys: &'c KeySet,
+    wiring: &'c dyn Wiring,
+    chart_objects: Vec<(workload::ObjectRef, Vec<String>)>,
+    brief: bool,
+}
+
+impl Context<'_> {
+    fn wire(&self, doc: &mut Document<'_>, by_reference: &BTreeSet<String>) -> Result<Share> {
+        let config = self.config;
+        let secret = config.existing_secret.as_deref().unwrap_or_default();
+        let mut share = Share {
+            report: Report {
+                brief: self.brief,
+                ..Report::default()
+            },
+            ..Share::default()
+        };
+        share.rewritten = modes::rewrite(
+            doc,
+            by_reference,
+            self.keys,
+            &config.targets,
+            self.wiring,
+            &mut share.report,
+        )?;
+        if config.operators.reloader {
+            operators::reloader(doc, &share.rewritten.wired, secret);
+        }
+        prune::pod_references(doc, &mut share.refs);
+        operators::keys_read_from(doc, secret, &mut share.synced_keys);
+        share.env_from_warnings =
+            modes::env_from_warnings(doc, &self.chart_objects, self.keys, &config.targets);
+        Ok(share)
+    }
+}
+
+/// [`run`], with the output left in pieces and the detail chosen: what the CLI uses.
+///
+/// Workloads are read one at a time, wired, written out and let go; the other documents a run
+/// needs (Secrets, ConfigMaps, Lists) are read up front. A literal entry that only shares a
+/// key's name is rewritten unless some entry reads that key by reference; a document wired
+/// before such an entry turned up is read and wired again at the end.
+pub fn wire<'a>(input: &'a str, config: &Config, options: Options) -> Result<Wired<'a>> {
     let mode = config.validate()?;
     let stream = stream::split(input);
-    let mut docs = Document::read_all(stream.chunks)?;
+    let infer_keys = mode == Mode::Full && config.keys.is_empty();
+    let mut docs = Document::read_all(stream.chunks, !infer_keys)?;
     let mut report = Report {
         mode: mode.to_string(),
         option: mode.option_letter().to_string(),
+        brief: !options.detail,
         ..Report::default()
     };
 
-    let keys = match mode {
-        Mode::Full if config.keys.is_empty() => {
-            let secret = config.existing_secret.as_deref().unwrap_or_default();
-            let (keys, note) = full::infer_keys(&docs, &config.targets, secret)?;
-            report.notes.extend(note);
-            keys
-        }
-        _ => config.keys.clone(),
+    let keys = if infer_keys {
+        let secret = config.existing_secret.as_deref().unwrap_or_default();
+        let (keys, note) = full::infer_keys(&docs, &config.targets, secret)?;
+        report.notes.extend(note);
+        keys
+    } else {
+        config.keys.clone()
     };
     let keys = KeySet::new(keys, config.aliases.clone());
     report.keys = keys.keys.clone();
@@ -105,18 +203,73 @@ pub fn run(input: &str, config: &Config) -> Result<Output> {
         }
     };
 
-    let rewritten = modes::rewrite(&mut docs, &keys, &config.targets, wiring, &mut report)?;
-    if !config.keep_plaintext {
-        prune::plaintext(&mut docs, &rewritten.moved, &mut report);
+    let context = Context {
+        config,
+        keys: &keys,
+        wiring,
+        chart_objects: modes::chart_objects(&docs),
+        brief: !options.detail,
+    };
+    let mut by_reference = BTreeSet::new();
+    let mut shares: Vec<(usize, Share)> = Vec::new();
+    for (i, doc) in docs.iter_mut().enumerate() {
+        doc.load()?;
+        let Some(value) = &doc.value else {
+            continue;
+        };
+        if !workload::objects(value)
+            .into_iter()
+            .any(|o| workload::pod_template(o).is_some())
+        {
+            continue;
+        }
+        by_reference.extend(modes::wired_by_reference(
+            value,
+            &keys,
+            &config.targets,
+            wiring,
+        ));
+        shares.push((i, context.wire(doc, &by_reference)?));
+        doc.settle(options.detail);
     }
-    let added = emit_for_operators(config, &mut docs, &keys, &rewritten, &mut report)?;
-    modes::warnings(
-        &docs,
+    for (i, share) in shares.iter_mut() {
+        if share.rewritten.rewrote_a_namesake_of(&by_reference) {
+            let doc = &mut docs[*i];
+            doc.reload()?;
+            *share = context.wire(doc, &by_reference)?;
+            doc.settle(options.detail);
+        }
+    }
+
+    let mut rewritten = Rewritten::default();
+    let mut refs = References::default();
+    let mut synced_keys: Vec<String> = Vec::new();
+    let mut env_from_warnings = Vec::new();
+    for (_, share) in shares {
+        rewritten.absorb(share.rewritten);
+        report.absorb(share.report);
+        refs.absorb(share.refs);
+        for k in share.synced_keys {
+            if !synced_keys.contains(&k) {
+                synced_keys.push(k);
+            }
+        }
+        env_from_warnings.extend(share.env_from_warnings);
+    }
+    rewritten.finish(&mut report);
+    if !config.keep_plaintext {
+        prune::plaintext(&mut docs, &rewritten.moved, &refs, &mut report);
+    }
+    let added = emit_for_operators(
+        config,
+        &mut docs,
         &keys,
-        &config.targets,
-        &rewritten.carried,
+        &rewritten,
+        synced_keys,
         &mut report,
-    );
+    )?;
+    report.warnings.extend(env_from_warnings);
+    modes::uncarried_warnings(&keys, &rewritten.carried, &mut report);
     if config.strict && !report.warnings.is_empty() {
         return Err(Error::new(
             ErrorKind::Strict,
@@ -128,23 +281,30 @@ pub fn run(input: &str, config: &Config) -> Result<Output> {
         ));
     }
 
-    let mut parts = Vec::with_capacity(docs.len());
-    for doc in &docs {
+    let mut parts = Vec::with_capacity(docs.len() + added.len());
+    for doc in &mut docs {
         if doc.dropped {
             parts.push(Emit::Dropped);
+            continue;
+        }
+        if let Some(text) = doc.emitted.take() {
+            report.patches.extend(doc.patch.take());
+            parts.push(Emit::Rewritten(doc.chunk, text));
             continue;
         }
         // Parsed again here, one document at a time, rather than cloned when read.
         let original = doc.value.as_ref().and_then(|_| doc.original_value());
         match (&doc.value, original) {
             (Some(value), Some(original)) if *value != *original => {
-                report.patches.push(DocumentPatch {
-                    at: Located::from(&doc.place()),
-                    patch: json_patch::diff(&original, value),
-                });
-                parts.push(Emit::Rewritten(&doc.chunk, yaml::to_string(value)));
+                if options.detail {
+                    report.patches.push(DocumentPatch {
+                        at: Located::from(&doc.place()),
+                        patch: json_patch::diff(&original, value),
+                    });
+                }
+                parts.push(Emit::Rewritten(doc.chunk, yaml::to_string(value)));
             }
-            _ => parts.push(Emit::Original(&doc.chunk)),
+            _ => parts.push(Emit::Original(doc.chunk)),
         }
     }
     let flavor = operators::flavor(&docs);
@@ -155,25 +315,24 @@ pub fn run(input: &str, config: &Config) -> Result<Output> {
             yaml: yaml::to_string(&r.value),
         });
     }
-    Ok(Output {
-        stream: stream::join(stream.bom, &parts),
+    Ok(Wired {
+        bom: stream.bom,
+        parts,
         report,
     })
 }
 
-/// Operator resources and Reloader annotations (partial and full modes); returns the documents
-/// to append.
+/// Operator resources (partial and full modes); returns the documents to append.
+/// `synced_keys`: every key the pods read from the synced Secret, in stream order.
 fn emit_for_operators(
     config: &Config,
     docs: &mut [Document<'_>],
     keys: &KeySet,
-    rewritten: &modes::Rewritten,
+    rewritten: &Rewritten,
+    synced_keys: Vec<String>,
     report: &mut Report,
 ) -> Result<Vec<operators::Resource>> {
     let secret = config.existing_secret.as_deref().unwrap_or_default();
-    if config.operators.reloader {
-        operators::reloader(docs, &rewritten.wired, secret);
-    }
     let Some(path) = config.vault.secret_path.as_deref() else {
         return Ok(Vec::new());
     };
@@ -187,7 +346,7 @@ fn emit_for_operators(
         .filter(|k| rewritten.carried.contains(*k))
         .cloned()
         .collect();
-    let already = operators::keys_read_from(docs, secret)
+    let already = synced_keys
         .into_iter()
         .filter(|k| !synced.contains(k))
         .collect::<Vec<_>>();

@@ -234,14 +234,32 @@ fn main() -> ExitCode {
 }
 
 fn stdin() -> Result<String, Error> {
-    let mut input = String::new();
-    std::io::stdin().read_to_string(&mut input).map_err(|e| {
+    let mut stdin = std::io::stdin().lock();
+    // A file on stdin says its size: read it into exactly that much memory.
+    let size = file_size(&stdin).unwrap_or(0);
+    let mut input = String::with_capacity(size.saturating_add(1));
+    stdin.read_to_string(&mut input).map_err(|e| {
         Error::new(
             ErrorKind::Yaml,
             format!("cannot read stdin as UTF-8 text: {e}"),
         )
     })?;
     Ok(input)
+}
+
+#[cfg(unix)]
+fn file_size(stdin: &std::io::StdinLock<'_>) -> Option<usize> {
+    use std::os::fd::AsFd;
+    let file = std::fs::File::from(stdin.as_fd().try_clone_to_owned().ok()?);
+    let meta = file.metadata().ok()?;
+    meta.is_file()
+        .then(|| usize::try_from(meta.len()).ok())
+        .flatten()
+}
+
+#[cfg(not(unix))]
+fn file_size(_: &std::io::StdinLock<'_>) -> Option<usize> {
+    None
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -291,27 +309,55 @@ fn lint(wiring: &WiringArgs, format: &str) -> Result<(), Error> {
 fn run(cli: &Cli) -> Result<(), Error> {
     let config = config(&cli.wiring)?;
     let input = stdin()?;
-    let output = vaultwire::run(&input, &config)?;
+    // The per-entry detail costs memory on big streams; only these two show it.
+    let detail = cli.explain || cli.report.is_some();
+    let wired = vaultwire::wire(&input, &config, vaultwire::Options { detail })?;
     let stderr = std::io::stderr();
     if cli.explain {
-        let _ = stderr.lock().write_all(output.report.explain().as_bytes());
+        let _ = stderr.lock().write_all(wired.report.explain().as_bytes());
     } else {
-        for n in &output.report.notes {
+        for n in &wired.report.notes {
             eprintln!("vaultwire: note: {n}");
         }
-        for w in &output.report.warnings {
+        for w in &wired.report.warnings {
             eprintln!("vaultwire: warning: {w}");
         }
     }
     if let Some(path) = &cli.report {
-        let json = serde_json::to_string_pretty(&output.report).unwrap_or_default();
+        let json = serde_json::to_string_pretty(&wired.report).unwrap_or_default();
         std::fs::write(path, json + "\n")
             .map_err(|e| Error::config(format!("cannot write report '{}': {e}", path.display())))?;
     }
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(output.stream.as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(|e| Error::new(ErrorKind::Input, format!("cannot write stdout: {e}")))?;
+    let mut stdout = Stdout {
+        out: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock()),
+        error: None,
+    };
+    let written = wired.write_to(&mut stdout);
+    let flushed = stdout.out.flush();
+    if let Some(e) = stdout.error.or(flushed.err()) {
+        return Err(Error::new(
+            ErrorKind::Input,
+            format!("cannot write stdout: {e}"),
+        ));
+    }
+    debug_assert!(written.is_ok());
+    // The process ends here: freeing the parsed stream piece by piece would only cost time.
+    std::mem::forget(wired);
+    std::mem::forget(input);
     Ok(())
+}
+
+/// stdout as a `fmt::Write`, keeping the I/O error that `fmt::Error` cannot carry.
+struct Stdout<W: Write> {
+    out: W,
+    error: Option<std::io::Error>,
+}
+
+impl<W: Write> std::fmt::Write for Stdout<W> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.out.write_all(s.as_bytes()).map_err(|e| {
+            self.error = Some(e);
+            std::fmt::Error
+        })
+    }
 }

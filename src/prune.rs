@@ -20,19 +20,24 @@ pub fn data_keys(obj: &Value) -> Vec<String> {
         .collect()
 }
 
-pub fn plaintext(docs: &mut [Document<'_>], moved: &[Moved], report: &mut Report) {
+/// What the pods of one document read, after their rewrite (gathered for [`plaintext`]).
+pub fn pod_references(doc: &Document<'_>, refs: &mut References) {
+    for obj in doc.value.iter().flat_map(objects) {
+        if let Some(spec) = pod_template(obj).and_then(|pod| pod.get("spec")) {
+            refs.add_pod_spec(spec);
+        }
+    }
+}
+
+/// `refs`: what every pod of the stream reads once rewritten ([`pod_references`]).
+pub fn plaintext(
+    docs: &mut [Document<'_>],
+    moved: &[Moved],
+    refs: &References,
+    report: &mut Report,
+) {
     if moved.is_empty() {
         return;
-    }
-    let mut refs = References::default();
-    for doc in docs.iter() {
-        for obj in doc.value.iter().flat_map(objects) {
-            if let Some(pod) = pod_template(obj) {
-                if let Some(spec) = pod.get("spec") {
-                    refs.add_pod_spec(spec);
-                }
-            }
-        }
     }
     let mut emptied: Vec<(usize, ObjectRef)> = Vec::new();
     for (i, doc) in docs.iter_mut().enumerate() {
@@ -86,8 +91,8 @@ fn named_elsewhere(docs: &[Document<'_>], skip: usize, name: &str) -> bool {
         .filter(|(i, _)| *i != skip)
         .any(|(_, d)| match &d.value {
             Some(v) => mentions(v, name, false),
-            None if d.chunk.is_blank() || !d.chunk.body.contains(name) => false,
-            None => crate::yaml::parse(d.chunk.body).map_or(true, |v| mentions(&v, name, false)),
+            None if d.chunk.is_blank() || !d.text().contains(name) => false,
+            None => crate::yaml::parse(d.text()).map_or(true, |v| mentions(&v, name, false)),
         })
 }
 

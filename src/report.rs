@@ -26,6 +26,24 @@ pub struct Report {
     /// Facts worth a line even without `--explain` (how a Vault path was read).
     pub notes: Vec<String>,
     pub patches: Vec<DocumentPatch>,
+    /// Leave out the per-entry detail (env and annotation changes, patches), which only
+    /// `--explain` and `--report` show and which a big stream pays for in memory.
+    #[serde(skip)]
+    pub brief: bool,
+}
+
+impl Report {
+    /// Adds what wiring one more document reported.
+    pub fn absorb(&mut self, other: Report) {
+        self.env_changes.extend(other.env_changes);
+        self.annotation_changes.extend(other.annotation_changes);
+        self.removed_keys.extend(other.removed_keys);
+        self.dropped_documents.extend(other.dropped_documents);
+        self.added_documents.extend(other.added_documents);
+        self.warnings.extend(other.warnings);
+        self.notes.extend(other.notes);
+        self.patches.extend(other.patches);
+    }
 }
 
 /// Where a change happened, flattened for JSON.

@@ -7,7 +7,7 @@ pub const FILENAME_ANNOTATION: &str = "postrenderer.helm.sh/postrender-filename"
 const BOM: &str = "\u{feff}";
 
 /// One document of the stream, as it stands in the input.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Chunk<'a> {
     /// The marker that opened it (`---\n`, `--- `, `...\n`), empty for a first document without one.
     pub marker: &'a str,
@@ -153,9 +153,9 @@ pub fn split(input: &str) -> Stream<'_> {
 /// What to write for one document.
 pub enum Emit<'a> {
     /// The input bytes, untouched.
-    Original(&'a Chunk<'a>),
+    Original(Chunk<'a>),
     /// Re-serialized YAML; the marker and leading comments of the chunk are kept.
-    Rewritten(&'a Chunk<'a>, String),
+    Rewritten(Chunk<'a>, String),
     /// A document vaultwire adds, with its own `# Source:` comment when the stream uses them.
     Added {
         source: Option<String>,
@@ -165,46 +165,77 @@ pub enum Emit<'a> {
 }
 
 pub fn join(bom: &str, parts: &[Emit<'_>]) -> String {
-    let mut out = String::from(bom);
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = write(bom, parts, &mut out);
+    out
+}
+
+/// Writes the stream piece by piece, so a caller can send it on without one more copy.
+pub fn write(bom: &str, parts: &[Emit<'_>], out: &mut dyn std::fmt::Write) -> std::fmt::Result {
+    let mut out = Sink {
+        out,
+        empty: true,
+        at_line_start: true,
+    };
+    out.push(bom)?;
     for part in parts {
         match part {
             Emit::Original(chunk) => {
-                out.push_str(chunk.marker);
-                out.push_str(chunk.body);
+                out.push(chunk.marker)?;
+                out.push(chunk.body)?;
             }
             Emit::Rewritten(chunk, yaml) => {
                 let newline = if chunk.uses_crlf() { "\r\n" } else { "\n" };
-                ensure_line_start(&mut out, newline);
+                out.line_start(newline)?;
                 if !chunk.marker.is_empty() {
-                    out.push_str(chunk.marker.trim_end_matches(['\n', '\r']).trim_end());
-                    out.push_str(newline);
+                    out.push(chunk.marker.trim_end_matches(['\n', '\r']).trim_end())?;
+                    out.push(newline)?;
                 }
-                out.push_str(chunk.leading_comments());
+                out.push(chunk.leading_comments())?;
                 if newline == "\r\n" {
-                    out.push_str(&yaml.replace('\n', "\r\n"));
+                    out.push(&yaml.replace('\n', "\r\n"))?;
                 } else {
-                    out.push_str(yaml);
+                    out.push(yaml)?;
                 }
             }
             Emit::Added { source, yaml } => {
-                ensure_line_start(&mut out, "\n");
-                if !out.is_empty() {
-                    out.push_str("---\n");
+                out.line_start("\n")?;
+                if !out.empty {
+                    out.push("---\n")?;
                 }
                 if let Some(src) = source {
-                    out.push_str(&format!("# Source: {src}\n"));
+                    out.push(&format!("# Source: {src}\n"))?;
                 }
-                out.push_str(yaml);
+                out.push(yaml)?;
             }
             Emit::Dropped => {}
         }
     }
-    out
+    Ok(())
 }
 
-fn ensure_line_start(out: &mut String, newline: &str) {
-    if !out.is_empty() && !out.ends_with('\n') {
-        out.push_str(newline);
+/// Remembers how the text written so far ends.
+struct Sink<'w> {
+    out: &'w mut dyn std::fmt::Write,
+    empty: bool,
+    at_line_start: bool,
+}
+
+impl Sink<'_> {
+    fn push(&mut self, s: &str) -> std::fmt::Result {
+        if let Some(&last) = s.as_bytes().last() {
+            self.empty = false;
+            self.at_line_start = last == b'\n';
+        }
+        self.out.write_str(s)
+    }
+
+    fn line_start(&mut self, newline: &str) -> std::fmt::Result {
+        if self.at_line_start {
+            return Ok(());
+        }
+        self.push(newline)
     }
 }
 
@@ -213,7 +244,7 @@ mod tests {
     use super::*;
 
     fn originals<'a>(s: &'a Stream<'a>) -> Vec<Emit<'a>> {
-        s.chunks.iter().map(Emit::Original).collect()
+        s.chunks.iter().copied().map(Emit::Original).collect()
     }
 
     #[test]
@@ -251,7 +282,7 @@ mod tests {
     #[test]
     fn rewritten_documents_keep_marker_comments_and_line_ends() {
         let s = split("---\r\n# Source: a.yaml\r\na: 1\r\n");
-        let out = join(s.bom, &[Emit::Rewritten(&s.chunks[0], "a: 2\n".into())]);
+        let out = join(s.bom, &[Emit::Rewritten(s.chunks[0], "a: 2\n".into())]);
         assert_eq!(out, "---\r\n# Source: a.yaml\r\na: 2\r\n");
     }
 }

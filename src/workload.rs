@@ -402,6 +402,12 @@ impl References {
         }
     }
 
+    /// Adds what another pod spec reads.
+    pub fn absorb(&mut self, other: References) {
+        self.keys.extend(other.keys);
+        self.whole.extend(other.whole);
+    }
+
     pub fn reads(&self, obj: &ObjectRef, key: &str) -> bool {
         self.whole.contains(obj) || self.keys.contains(&(obj.clone(), key.to_string()))
     }

@@ -54,81 +54,106 @@ struct Carrier {
 }
 
 /// What a rewrite found: keys moved away from chart objects, and every key some targeted env
-/// entry carries (rewritten now or already wired by an earlier run).
+/// entry carries (rewritten now or already wired by an earlier run). Found per document and
+/// gathered with [`Rewritten::absorb`].
 #[derive(Debug, Default)]
 pub struct Rewritten {
     pub moved: Vec<Moved>,
     pub carried: BTreeSet<String>,
     /// Workloads with at least one entry that carries a key.
     pub wired: Vec<Wired>,
+    /// key -> (where, literal) of entries rewritten because they carry the key by name only,
+    /// to spot ambiguity.
+    by_name: BTreeMap<String, Vec<(String, String)>>,
 }
 
-/// State of one rewrite over the stream.
+impl Rewritten {
+    /// Adds what a later document found.
+    pub fn absorb(&mut self, other: Rewritten) {
+        self.moved.extend(other.moved);
+        self.carried.extend(other.carried);
+        self.wired.extend(other.wired);
+        for (key, entries) in other.by_name {
+            self.by_name.entry(key).or_default().extend(entries);
+        }
+    }
+
+    /// True when this document rewrote a literal that only shares the name of a key which
+    /// `by_reference` says is read by reference: it must be wired again with that knowledge.
+    pub fn rewrote_a_namesake_of(&self, by_reference: &BTreeSet<String>) -> bool {
+        self.by_name.keys().any(|k| by_reference.contains(k))
+    }
+
+    /// Once every document is in: warns about literals that differed, and orders `moved`.
+    pub fn finish(&mut self, report: &mut Report) {
+        for (key, entries) in &self.by_name {
+            let values: BTreeSet<&str> = entries.iter().map(|(_, v)| v.as_str()).collect();
+            if values.len() > 1 {
+                let places: Vec<&str> = entries.iter().map(|(at, _)| at.as_str()).collect();
+                report.warnings.push(format!(
+                    "key {key}: entries named {key} held different literal values ({}); all now take the one value of key {key}: restrict the targets if they are different settings",
+                    places.join("; ")
+                ));
+            }
+        }
+        self.moved.sort();
+        self.moved.dedup();
+    }
+}
+
+/// State of one rewrite.
 struct Walk<'a> {
     keys: &'a KeySet,
     targets: &'a Targets,
     wiring: &'a dyn Wiring,
     report: &'a mut Report,
     /// Keys some targeted entry reads by reference (see [`wired_by_reference`]).
-    by_reference: BTreeSet<String>,
-    moved: Vec<Moved>,
-    carried: BTreeSet<String>,
-    wired: Vec<Wired>,
-    /// key -> (where, literal) of entries that carry it by name only, to spot ambiguity.
-    by_name: BTreeMap<String, Vec<(String, String)>>,
+    by_reference: &'a BTreeSet<String>,
+    found: Rewritten,
 }
 
-/// Rewrites every targeted workload.
+/// Rewrites the targeted workloads of one document. `by_reference` is what
+/// [`wired_by_reference`] says of the whole stream, or of the part read so far: a document that
+/// [`Rewritten::rewrote_a_namesake_of`] a key found later is read again and rewritten again.
 pub fn rewrite(
-    docs: &mut [Document<'_>],
+    doc: &mut Document<'_>,
+    by_reference: &BTreeSet<String>,
     keys: &KeySet,
     targets: &Targets,
     wiring: &dyn Wiring,
     report: &mut Report,
 ) -> Result<Rewritten> {
     let mut walk = Walk {
-        by_reference: wired_by_reference(docs, keys, targets, wiring),
+        by_reference,
         keys,
         targets,
         wiring,
         report,
-        moved: Vec::new(),
-        carried: BTreeSet::new(),
-        wired: Vec::new(),
-        by_name: BTreeMap::new(),
+        found: Rewritten::default(),
     };
-    for doc in docs.iter_mut() {
-        let base = doc.place();
-        let Some(value) = doc.value.as_mut() else {
+    let base = doc.place();
+    let Some(value) = doc.value.as_mut() else {
+        return Ok(walk.found);
+    };
+    for (index, obj) in objects_mut(value).into_iter().enumerate() {
+        if !selected(targets, obj) {
+            continue;
+        }
+        let place = object_place(&base, obj);
+        let completes = runs_to_completion(obj);
+        let Some(pod) = pod_template_mut(obj) else {
             continue;
         };
-        for (index, obj) in objects_mut(value).into_iter().enumerate() {
-            if !selected(targets, obj) {
-                continue;
-            }
-            let place = object_place(&base, obj);
-            let completes = runs_to_completion(obj);
-            let Some(pod) = pod_template_mut(obj) else {
-                continue;
-            };
-            if walk.pod(pod, completes, &place)? {
-                walk.wired.push(Wired {
-                    document: doc.index,
-                    object: index,
-                    kind: place.kind.clone().unwrap_or_default(),
-                    name: place.name.clone().unwrap_or_default(),
-                });
-            }
+        if walk.pod(pod, completes, &place)? {
+            walk.found.wired.push(Wired {
+                document: doc.index,
+                object: index,
+                kind: place.kind.clone().unwrap_or_default(),
+                name: place.name.clone().unwrap_or_default(),
+            });
         }
     }
-    walk.warn_about_namesakes();
-    walk.moved.sort();
-    walk.moved.dedup();
-    Ok(Rewritten {
-        moved: walk.moved,
-        carried: walk.carried,
-        wired: walk.wired,
-    })
+    Ok(walk.found)
 }
 
 impl Walk<'_> {
@@ -143,7 +168,7 @@ impl Walk<'_> {
         let mut pod_keys: Vec<String> = Vec::new();
         for c in &carriers {
             self.entry(pod, c, &context, place);
-            self.carried.insert(c.key.clone());
+            self.found.carried.insert(c.key.clone());
             if !pod_keys.contains(&c.key) {
                 pod_keys.push(c.key.clone());
             }
@@ -176,7 +201,8 @@ impl Walk<'_> {
             ));
             return false;
         }
-        self.by_name
+        self.found
+            .by_name
             .entry(c.key.clone())
             .or_default()
             .push((at, literal.to_string()));
@@ -202,49 +228,39 @@ impl Walk<'_> {
         };
         if let Some((from, key)) = before.object_key() {
             if EnvSource::of(&new_entry).object_key() != Some((from.clone(), key)) {
-                self.moved.push(Moved {
+                self.found.moved.push(Moved {
                     from,
                     key: key.to_string(),
                 });
             }
         }
-        self.report.env_changes.push(EnvChange {
-            at: Located::from(place),
-            container: container_name,
-            env: env_name,
-            key: c.key.clone(),
-            because: c.because.describe().to_string(),
-            before: before.describe(),
-            after,
-        });
-        *entry = new_entry;
-    }
-
-    fn warn_about_namesakes(&mut self) {
-        for (key, entries) in &self.by_name {
-            let values: BTreeSet<&str> = entries.iter().map(|(_, v)| v.as_str()).collect();
-            if values.len() > 1 {
-                let places: Vec<&str> = entries.iter().map(|(at, _)| at.as_str()).collect();
-                self.report.warnings.push(format!(
-                    "key {key}: entries named {key} held different literal values ({}); all now take the one value of key {key}: restrict the targets if they are different settings",
-                    places.join("; ")
-                ));
-            }
+        if !self.report.brief {
+            self.report.env_changes.push(EnvChange {
+                at: Located::from(place),
+                container: container_name,
+                env: env_name,
+                key: c.key.clone(),
+                because: c.because.describe().to_string(),
+                before: before.describe(),
+                after,
+            });
         }
+        *entry = new_entry;
     }
 }
 
-/// Keys that some targeted entry reads by reference (or already from its injector file): a
+/// Keys that some targeted entry of a document reads by reference (or already from its
+/// injector file): a
 /// literal entry that only shares the key's name is then a different setting, such as the
 /// dataservice's own `PORT` beside the gateway's `PORT` key.
-fn wired_by_reference(
-    docs: &[Document<'_>],
+pub fn wired_by_reference(
+    value: &Value,
     keys: &KeySet,
     targets: &Targets,
     wiring: &dyn Wiring,
 ) -> BTreeSet<String> {
     let mut wired = BTreeSet::new();
-    for obj in docs.iter().flat_map(|d| d.value.iter().flat_map(objects)) {
+    for obj in objects(value) {
         let Some(pod) = pod_template(obj).filter(|_| selected(targets, obj)) else {
             continue;
         };
@@ -277,57 +293,60 @@ fn find_carriers(pod: &Value, keys: &KeySet, targets: &Targets, files_dir: &str)
     found
 }
 
-/// Warnings every mode shares: listed keys found nowhere, and keys that reach a targeted
-/// container through `envFrom`, which cannot be rewritten per entry.
-pub fn warnings(
-    docs: &[Document<'_>],
+/// The Secrets and ConfigMaps a stream renders, with their keys (for [`env_from_warnings`]).
+pub fn chart_objects(docs: &[Document<'_>]) -> Vec<(ObjectRef, Vec<String>)> {
+    docs.iter()
+        .flat_map(|d| d.value.iter().flat_map(objects))
+        .filter_map(|obj| ObjectRef::of(obj).map(|r| (r, crate::prune::data_keys(obj))))
+        .collect()
+}
+
+/// Keys that reach a targeted container of one document through `envFrom`, which cannot be
+/// rewritten per entry.
+pub fn env_from_warnings(
+    doc: &Document<'_>,
+    chart_objects: &[(ObjectRef, Vec<String>)],
     keys: &KeySet,
     targets: &Targets,
-    carried: &BTreeSet<String>,
-    report: &mut Report,
-) {
-    let mut chart_objects: Vec<(ObjectRef, Vec<String>)> = Vec::new();
-    for doc in docs {
-        for obj in doc.value.iter().flat_map(objects) {
-            if let Some(r) = ObjectRef::of(obj) {
-                chart_objects.push((r, crate::prune::data_keys(obj)));
-            }
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let base = doc.place();
+    for obj in doc.value.iter().flat_map(objects) {
+        if !selected(targets, obj) {
+            continue;
         }
-    }
-    for doc in docs {
-        let base = doc.place();
-        for obj in doc.value.iter().flat_map(objects) {
-            if !selected(targets, obj) {
-                continue;
-            }
-            let Some(pod) = pod_template(obj) else {
-                continue;
-            };
-            let place = object_place(&base, obj);
-            for (_, _, c) in targeted_containers(pod, targets) {
-                let cname = c.get("name").and_then(Value::as_str).unwrap_or("");
-                let explicit: Vec<&str> = items(c, "/env")
-                    .filter_map(|e| e.get("name").and_then(Value::as_str))
-                    .collect();
-                for from in items(c, "/envFrom") {
-                    let Some(target) = ObjectRef::of_env_from(from) else {
-                        continue;
-                    };
-                    let prefix = from.get("prefix").and_then(Value::as_str).unwrap_or("");
-                    for (_, data) in chart_objects.iter().filter(|(r, _)| *r == target) {
-                        for k in data.iter().filter(|k| keys.contains(k)) {
-                            if !explicit.contains(&format!("{prefix}{k}").as_str()) {
-                                report.warnings.push(format!(
-                                    "{place}: container '{cname}': key {k} reaches it through envFrom {} '{}', which vaultwire cannot rewrite per entry; the key still comes from there",
-                                    target.kind, target.name
-                                ));
-                            }
+        let Some(pod) = pod_template(obj) else {
+            continue;
+        };
+        let place = object_place(&base, obj);
+        for (_, _, c) in targeted_containers(pod, targets) {
+            let cname = c.get("name").and_then(Value::as_str).unwrap_or("");
+            let explicit: Vec<&str> = items(c, "/env")
+                .filter_map(|e| e.get("name").and_then(Value::as_str))
+                .collect();
+            for from in items(c, "/envFrom") {
+                let Some(target) = ObjectRef::of_env_from(from) else {
+                    continue;
+                };
+                let prefix = from.get("prefix").and_then(Value::as_str).unwrap_or("");
+                for (_, data) in chart_objects.iter().filter(|(r, _)| *r == target) {
+                    for k in data.iter().filter(|k| keys.contains(k)) {
+                        if !explicit.contains(&format!("{prefix}{k}").as_str()) {
+                            warnings.push(format!(
+                                "{place}: container '{cname}': key {k} reaches it through envFrom {} '{}', which vaultwire cannot rewrite per entry; the key still comes from there",
+                                target.kind, target.name
+                            ));
                         }
                     }
                 }
             }
         }
     }
+    warnings
+}
+
+/// Listed keys that no targeted env entry carries.
+pub fn uncarried_warnings(keys: &KeySet, carried: &BTreeSet<String>, report: &mut Report) {
     for k in &keys.keys {
         if !carried.contains(k) {
             report.warnings.push(format!(

@@ -158,11 +158,13 @@ impl Wiring for InjectorFiles {
             match annotations.get(&key) {
                 None => {
                     annotations.insert(key.clone(), Value::String(value));
-                    report.annotation_changes.push(AnnotationChange {
-                        at: Located::from(place),
-                        annotation: key,
-                        action: "added".into(),
-                    });
+                    if !report.brief {
+                        report.annotation_changes.push(AnnotationChange {
+                            at: Located::from(place),
+                            annotation: key,
+                            action: "added".into(),
+                        });
+                    }
                 }
                 Some(Value::String(old)) if *old == value => {}
                 Some(old) => {
@@ -181,11 +183,13 @@ impl Wiring for InjectorFiles {
                         .at(place.clone()));
                     }
                     annotations.insert(key.clone(), Value::String(value));
-                    report.annotation_changes.push(AnnotationChange {
-                        at: Located::from(place),
-                        annotation: key,
-                        action: "overwrote (--force)".into(),
-                    });
+                    if !report.brief {
+                        report.annotation_changes.push(AnnotationChange {
+                            at: Located::from(place),
+                            annotation: key,
+                            action: "overwrote (--force)".into(),
+                        });
+                    }
                 }
             }
         }

@@ -65,13 +65,14 @@ pub fn resources(
 /// Every key a pod template reads from `secret` that must exist for the pod to start: env
 /// `secretKeyRef`s and secret volume `items`, unless marked `optional`. In stream order, once
 /// each. Whole-Secret reads (`envFrom`, volumes without items) need no particular key.
-pub fn keys_read_from(docs: &[Document<'_>], secret: &str) -> Vec<String> {
+/// `keys` gathers over the documents, in stream order.
+pub fn keys_read_from(doc: &Document<'_>, secret: &str, keys: &mut Vec<String>) {
     let optional = |r: &Value| r.get("optional").and_then(Value::as_bool) == Some(true);
     let text = |v: &Value, field: &str| v.get(field).and_then(Value::as_str).map(str::to_string);
-    let mut keys: Vec<String> = Vec::new();
-    let specs = docs
+    let specs = doc
+        .value
         .iter()
-        .flat_map(|d| d.value.iter().flat_map(objects))
+        .flat_map(objects)
         .filter_map(|obj| pod_template(obj).and_then(|t| t.get("spec")));
     for spec in specs {
         let env_refs = ["/initContainers", "/containers", "/ephemeralContainers"]
@@ -98,7 +99,6 @@ pub fn keys_read_from(docs: &[Document<'_>], secret: &str) -> Vec<String> {
             }
         }
     }
-    keys
 }
 
 /// How the stream names template files: Helm 4 annotates every document, Helm 3 writes
@@ -187,11 +187,12 @@ pub fn place(
 
 /// Stakater Reloader restarts a workload when the Secret it names changes (Deployments,
 /// StatefulSets, DaemonSets and Argo Rollouts; a Job is not restarted).
-pub fn reloader(docs: &mut [Document<'_>], wired: &[Wired], secret: &str) {
+/// `wired`: what the rewrite of this document wired.
+pub fn reloader(doc: &mut Document<'_>, wired: &[Wired], secret: &str) {
     const RELOAD: &str = "secret.reloader.stakater.com/reload";
     let restartable = |k: &str| matches!(k, "Deployment" | "StatefulSet" | "DaemonSet" | "Rollout");
     for w in wired.iter().filter(|w| restartable(&w.kind)) {
-        let Some(value) = docs.get_mut(w.document - 1).and_then(|d| d.value.as_mut()) else {
+        let Some(value) = doc.value.as_mut().filter(|_| w.document == doc.index) else {
             continue;
         };
         let Some(obj) = objects_mut(value).into_iter().nth(w.object) else {

@@ -253,3 +253,55 @@ fn keys_that_arrive_through_env_from_are_warned_about_and_kept() {
         ErrorKind::Strict
     );
 }
+
+/// Workloads are wired one at a time; a literal `PORT` met before the entry that reads key
+/// `PORT` by reference must end as if that entry had been seen first: kept, with a note, and
+/// the same output and report whichever order the documents come in.
+#[test]
+fn a_literal_namesake_is_kept_whichever_document_comes_first() {
+    let literal = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: dataservice}\nspec:\n  template:\n    spec:\n      containers:\n      - name: ds\n        env:\n        - {name: PORT, value: \"8081\"}\n";
+    let by_ref = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: gateway}\nspec:\n  template:\n    spec:\n      containers:\n      - name: gw\n        env:\n        - name: PORT\n          valueFrom: {secretKeyRef: {name: chart-env, key: PORT}}\n";
+    let cfg = Config::from_yaml("mode: partial\nexistingSecret: synced\nkeys: [PORT]\n").unwrap();
+    let first = vaultwire::run(&format!("{literal}---\n{by_ref}"), &cfg).unwrap();
+    let second = vaultwire::run(&format!("{by_ref}---\n{literal}"), &cfg).unwrap();
+    for out in [&first, &second] {
+        assert!(
+            out.stream.contains("{name: PORT, value: \"8081\"}"),
+            "{}",
+            out.stream
+        );
+        assert_eq!(
+            out.report.env_changes.len(),
+            1,
+            "{:?}",
+            out.report.env_changes
+        );
+        assert_eq!(out.report.env_changes[0].container, "gw");
+        assert!(
+            out.report
+                .notes
+                .iter()
+                .any(|n| n.contains("keeps its literal value")),
+            "{:?}",
+            out.report.notes
+        );
+        assert!(out.report.warnings.is_empty(), "{:?}", out.report.warnings);
+    }
+    let (a, b) = first.stream.split_once("---\n").unwrap();
+    let (c, d) = second.stream.split_once("---\n").unwrap();
+    assert_eq!((a, b), (d, c));
+}
+
+/// The CLI's brief run (no --explain, no --report) writes exactly what the full one does.
+#[test]
+fn brief_and_detailed_runs_write_the_same_stream() {
+    let cfg = partial();
+    let input = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        env:\n        - {name: DB_PASSWORD, value: x}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\n";
+    let detailed = vaultwire::run(input, &cfg).unwrap();
+    let brief = vaultwire::wire(input, &cfg, vaultwire::Options { detail: false }).unwrap();
+    let mut text = String::new();
+    brief.write_to(&mut text).unwrap();
+    assert_eq!(text, detailed.stream);
+    assert!(brief.report.env_changes.is_empty() && brief.report.patches.is_empty());
+    assert!(!detailed.report.env_changes.is_empty() && !detailed.report.patches.is_empty());
+}

@@ -220,7 +220,7 @@ pub struct ObjectName {
 
 /// [`candidates`] without JS types.
 pub fn candidates_of(input: &str) -> Result<Candidates, vaultwire::Error> {
-    let docs = Document::read_all(stream::split(input).chunks)?;
+    let docs = Document::read_all(stream::split(input).chunks, false)?;
     let mut out = Candidates::default();
     let mut seen = BTreeSet::new();
     for doc in &docs {
