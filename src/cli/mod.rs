@@ -2,3 +2,5 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod check;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod preview;

@@ -6,6 +6,7 @@ mod example;
 mod lint;
 mod operators;
 mod podinfo;
+mod preview;
 mod properties;
 mod robustness;
 mod shared_fixtures;

@@ -6,7 +6,8 @@
 #      ../shared/fixtures/**/*.yaml (when ../shared exists) and the examples x every mode;
 #   4. the wasm32-wasip1 CLI under wasmtime (tests/wasm/host, its own workspace) over the same matrix;
 #   5. the EXPERIMENTAL Helm 4 Wasm plugin under an Extism host (PyPI `extism`);
-#   6. the page in Debian's chromium driven by npm playwright-core.
+#   6. the page in Debian's chromium driven by npm playwright-core, from a server in browser.mjs;
+#   7. the same browser test against `target/release/vaultwire preview` (its CSP and headers).
 # Installs what is missing: rust targets, wasm-bindgen-cli (pinned), npm binaryen and
 # playwright-core (under target/wasm-node), PyPI extism, Debian chromium. wasmtime builds into
 # ~/.cache/vaultwire/wasi-host-target so that later runs, in any clone, reuse it.
@@ -74,17 +75,52 @@ helm_plugin() {
   python3 tests/wasm/helm_plugin.py target/helm-wasm-plugin/vaultwire-wasm target/release/vaultwire "${streams[@]}"
 }
 
-browser() {
+browser_tools() {
   if [ ! -x /usr/bin/chromium ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || return 1
   fi
   [ -d "$tools/node_modules/playwright-core" ] ||
-    npm install --prefix "$tools" --no-audit --no-fund --silent playwright-core@1.65.1 || return 1
-  local fixture=examples/portkey-mini.helm4-stdin.yaml
-  [ -f ../shared/fixtures/portkey/gateway-1.7.7-main--base.helm4-stdin.yaml ] &&
-    fixture=../shared/fixtures/portkey/gateway-1.7.7-main--base.helm4-stdin.yaml
-  PLAYWRIGHT_CORE="$root/$tools/node_modules/playwright-core" timeout 300 node tests/wasm/browser.mjs "$root" "$fixture"
+    npm install --prefix "$tools" --no-audit --no-fund --silent playwright-core@1.65.1
 }
+
+browser_fixture() {
+  if [ -f ../shared/fixtures/portkey/gateway-1.7.7-main--base.helm4-stdin.yaml ]; then
+    echo ../shared/fixtures/portkey/gateway-1.7.7-main--base.helm4-stdin.yaml
+  else
+    echo examples/portkey-mini.helm4-stdin.yaml
+  fi
+}
+
+browser() {
+  browser_tools || return 1
+  PLAYWRIGHT_CORE="$root/$tools/node_modules/playwright-core" timeout 300 node tests/wasm/browser.mjs "$root" "$(browser_fixture)"
+}
+
+# The page served by the native binary's own server (`vaultwire preview`, 127.0.0.1, random
+# port): the same test, under the server's Content-Security-Policy header. A subshell, so that
+# its trap stops the server however the step ends.
+browser_preview() (
+  browser_tools || exit 1
+  [ -f web/dist/index.html ] || bash web/build.sh || exit 1
+  log=$(mktemp)
+  target/release/vaultwire preview --dir web/dist --verbose >"$log" 2>&1 &
+  pid=$!
+  trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -f "$log"' EXIT
+  url=
+  for _ in $(seq 100); do
+    url=$(sed -n 's|^vaultwire preview: serving .* at \(http://127\.0\.0\.1:[0-9]*/\) (Ctrl-C to stop)$|\1|p' "$log")
+    [ -n "$url" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -n "$url" ] || { echo "vaultwire preview printed no URL:"; cat "$log"; exit 1; }
+  echo "vaultwire preview at $url"
+  VAULTWIRE_PREVIEW_URL="$url" PLAYWRIGHT_CORE="$root/$tools/node_modules/playwright-core" \
+    timeout 300 node tests/wasm/browser.mjs "$root" "$(browser_fixture)"
+  rc=$?
+  echo "vaultwire preview answered $(grep -c ' 200$' "$log") requests with 200, $(grep -cE ' [0-9]{3}$' "$log") in all"
+  exit "$rc"
+)
 
 step setup setup
 step "wasm crate: fmt, clippy, unit tests" crate_checks
@@ -93,5 +129,6 @@ step "parity (Node)" node tests/wasm/parity.mjs "$root" target/wasm-out/nodejs
 step "wasm32-wasip1 CLI under wasmtime" wasip1
 step "Helm 4 Wasm plugin (experimental)" helm_plugin
 step "browser" browser
+step "browser via vaultwire preview" browser_preview
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
