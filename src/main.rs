@@ -50,6 +50,18 @@ enum Command {
         #[arg(long, value_name = "TOKEN")]
         token: Option<String>,
     },
+    /// Serve the browser preview page (web/dist) on 127.0.0.1
+    Preview {
+        /// Directory to serve (the output of `bash web/build.sh`)
+        #[arg(long, default_value = "web/dist")]
+        dir: PathBuf,
+        /// Port on 127.0.0.1; 0 picks a free one
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Log one line per request on stderr
+        #[arg(long)]
+        verbose: bool,
+    },
 }
 
 /// The flags that describe the wiring, shared by every command.
@@ -223,6 +235,7 @@ fn main() -> ExitCode {
         None => run(&cli),
         Some(Command::Lint { wiring, format }) => lint(wiring, format),
         Some(Command::Check { wiring, token }) => check(wiring, token.as_deref()),
+        Some(Command::Preview { dir, port, verbose }) => preview(dir, *port, *verbose),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -234,17 +247,31 @@ fn main() -> ExitCode {
 }
 
 fn stdin() -> Result<String, Error> {
-    let mut stdin = std::io::stdin().lock();
+    let stdin = std::io::stdin().lock();
     // A file on stdin says its size: read it into exactly that much memory.
     let size = file_size(&stdin).unwrap_or(0);
-    let mut input = String::with_capacity(size.saturating_add(1));
-    stdin.read_to_string(&mut input).map_err(|e| {
+    let limit = vaultwire::limits::MAX_INPUT_BYTES;
+    let mut bytes = Vec::with_capacity(size.min(limit).saturating_add(1));
+    // One byte past the limit is enough to refuse it: never read all of an endless stdin.
+    stdin
+        .take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::new(ErrorKind::Input, format!("cannot read stdin: {e}")))?;
+    if bytes.len() > limit {
+        return Err(Error::new(
+            ErrorKind::Yaml,
+            format!(
+                "the input is over the limit of {} MiB ({limit} bytes)",
+                limit >> 20
+            ),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
         Error::new(
             ErrorKind::Yaml,
-            format!("cannot read stdin as UTF-8 text: {e}"),
+            format!("cannot read stdin as UTF-8 text: {}", e.utf8_error()),
         )
-    })?;
-    Ok(input)
+    })
 }
 
 #[cfg(unix)]
@@ -279,6 +306,18 @@ fn check(wiring: &WiringArgs, token: Option<&str>) -> Result<(), Error> {
 fn check(_: &WiringArgs, _: Option<&str>) -> Result<(), Error> {
     Err(Error::config(
         "check needs the network: use the native vaultwire binary",
+    ))
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn preview(dir: &std::path::Path, port: u16, verbose: bool) -> Result<(), Error> {
+    cli::preview::serve(dir, port, verbose)
+}
+
+#[cfg(target_arch = "wasm32")]
+fn preview(_: &std::path::Path, _: u16, _: bool) -> Result<(), Error> {
+    Err(Error::config(
+        "preview needs the network: use the native vaultwire binary",
     ))
 }
 
