@@ -9,7 +9,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let s = split(input);
-    let parts: Vec<Emit<'_>> = s.chunks.iter().map(Emit::Original).collect();
+    let parts: Vec<Emit<'_>> = s.chunks.iter().copied().map(Emit::Original).collect();
     assert_eq!(join(s.bom, &parts), input);
     for chunk in &s.chunks {
         // The cheap text checks must not panic on any document either.
