@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, Place, Result};
 use crate::report::{DocumentPatch, Located};
-use crate::stream::Chunk;
+use crate::stream::{Chunk, Held};
 use crate::workload::{kind_needs_reading, kind_of, name_of, pod_template_path};
 use crate::yaml;
 
@@ -28,7 +28,7 @@ pub struct Document<'a> {
     /// to [`Document::emitted`] and let go, so a big stream is never held parsed all at once.
     pub deferred: bool,
     /// The re-serialized document once a deferred workload is settled; `None`: unchanged.
-    pub emitted: Option<String>,
+    pub emitted: Option<Held>,
     /// Its change as a JSON Patch, when the run reports patches.
     pub patch: Option<DocumentPatch>,
 }
@@ -95,17 +95,17 @@ impl<'a> Document<'a> {
                         patch: json_patch::diff(&original, &value),
                     });
                 }
-                let mut text = yaml::to_string(&value);
-                // Held until the whole stream is wired: no spare capacity.
-                text.shrink_to_fit();
-                self.emitted = Some(text);
+                self.emitted = Some(Held::new(yaml::to_string(&value)));
             }
         }
     }
 
     /// The document's text as it will be written: the re-serialized one, else the input's.
-    pub fn text(&self) -> &str {
-        self.emitted.as_deref().unwrap_or(self.chunk.body)
+    pub fn text(&self) -> Cow<'_, str> {
+        match &self.emitted {
+            Some(held) => held.text(),
+            None => Cow::Borrowed(self.chunk.body),
+        }
     }
 
     /// Parses every document that is not blank (for `lint` and `check`, which read all kinds).

@@ -90,15 +90,27 @@ pub fn run(input: &str, config: &Config) -> Result<Output> {
     wire(input, config, Options::default()).map(Wired::into_output)
 }
 
-/// What wiring one document found, kept apart until every document is in, so that a document
-/// wired again replaces its own share.
+/// What wiring one document found that is its own (its workloads, report lines and namesakes),
+/// kept apart until every document is in, so that a document wired again replaces it.
 #[derive(Default)]
 struct Share {
     rewritten: Rewritten,
     report: Report,
-    refs: References,
-    synced_keys: Vec<String>,
     env_from_warnings: Vec<String>,
+}
+
+/// What the wired pods of the whole stream carry, move and read: sets, gathered as each
+/// document is wired. A document wired again does not take its first share out: the first
+/// time differs only in rewriting literals named like keys that other entries read by
+/// reference, and each such entry added only what those entries add themselves (the key as
+/// carried; in partial and full modes, a read of it from the synced Secret).
+#[derive(Default)]
+struct Totals {
+    carried: BTreeSet<String>,
+    moved: BTreeSet<modes::Moved>,
+    refs: References,
+    /// Keys the pods read from the synced Secret, in stream order.
+    synced_keys: Vec<String>,
 }
 
 /// The stream-wide facts one document is wired with.
@@ -111,7 +123,12 @@ struct Context<'c> {
 }
 
 impl Context<'_> {
-    fn wire(&self, doc: &mut Document<'_>, by_reference: &BTreeSet<String>) -> Result<Share> {
+    fn wire(
+        &self,
+        doc: &mut Document<'_>,
+        by_reference: &BTreeSet<String>,
+        totals: &mut Totals,
+    ) -> Result<Share> {
         let config = self.config;
         let secret = config.existing_secret.as_deref().unwrap_or_default();
         let mut share = Share {
@@ -129,11 +146,15 @@ impl Context<'_> {
             self.wiring,
             &mut share.report,
         )?;
+        totals
+            .carried
+            .append(&mut std::mem::take(&mut share.rewritten.carried));
+        totals.moved.extend(share.rewritten.moved.drain(..));
         if config.operators.reloader {
             operators::reloader(doc, &share.rewritten.wired, secret);
         }
-        prune::pod_references(doc, &mut share.refs);
-        operators::keys_read_from(doc, secret, &mut share.synced_keys);
+        prune::pod_references(doc, &mut totals.refs);
+        operators::keys_read_from(doc, secret, &mut totals.synced_keys);
         share.env_from_warnings =
             modes::env_from_warnings(doc, &self.chart_objects, self.keys, &config.targets);
         Ok(share)
@@ -211,6 +232,7 @@ pub fn wire<'a>(input: &'a str, config: &Config, options: Options) -> Result<Wir
         brief: !options.detail,
     };
     let mut by_reference = BTreeSet::new();
+    let mut totals = Totals::default();
     let mut shares: Vec<(usize, Share)> = Vec::new();
     for (i, doc) in docs.iter_mut().enumerate() {
         doc.load()?;
@@ -229,33 +251,28 @@ pub fn wire<'a>(input: &'a str, config: &Config, options: Options) -> Result<Wir
             &config.targets,
             wiring,
         ));
-        shares.push((i, context.wire(doc, &by_reference)?));
+        shares.push((i, context.wire(doc, &by_reference, &mut totals)?));
         doc.settle(options.detail);
     }
     for (i, share) in shares.iter_mut() {
         if share.rewritten.rewrote_a_namesake_of(&by_reference) {
             let doc = &mut docs[*i];
             doc.reload()?;
-            *share = context.wire(doc, &by_reference)?;
+            *share = context.wire(doc, &by_reference, &mut totals)?;
             doc.settle(options.detail);
         }
     }
 
     let mut rewritten = Rewritten::default();
-    let mut refs = References::default();
-    let mut synced_keys: Vec<String> = Vec::new();
     let mut env_from_warnings = Vec::new();
     for (_, share) in shares {
         rewritten.absorb(share.rewritten);
         report.absorb(share.report);
-        refs.absorb(share.refs);
-        for k in share.synced_keys {
-            if !synced_keys.contains(&k) {
-                synced_keys.push(k);
-            }
-        }
         env_from_warnings.extend(share.env_from_warnings);
     }
+    rewritten.carried = totals.carried;
+    rewritten.moved = totals.moved.into_iter().collect();
+    let (refs, synced_keys) = (totals.refs, totals.synced_keys);
     rewritten.finish(&mut report);
     if !config.keep_plaintext {
         prune::plaintext(&mut docs, &rewritten.moved, &refs, &mut report);
@@ -302,7 +319,7 @@ pub fn wire<'a>(input: &'a str, config: &Config, options: Options) -> Result<Wir
                         patch: json_patch::diff(&original, value),
                     });
                 }
-                parts.push(Emit::Rewritten(doc.chunk, yaml::to_string(value)));
+                parts.push(Emit::Rewritten(doc.chunk, yaml::to_string(value).into()));
             }
             _ => parts.push(Emit::Original(doc.chunk)),
         }

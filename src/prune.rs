@@ -92,7 +92,7 @@ fn named_elsewhere(docs: &[Document<'_>], skip: usize, name: &str) -> bool {
         .any(|(_, d)| match &d.value {
             Some(v) => mentions(v, name, false),
             None if d.chunk.is_blank() || !d.text().contains(name) => false,
-            None => crate::yaml::parse(d.text()).map_or(true, |v| mentions(&v, name, false)),
+            None => crate::yaml::parse(&d.text()).map_or(true, |v| mentions(&v, name, false)),
         })
 }
 

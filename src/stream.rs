@@ -150,12 +150,59 @@ pub fn split(input: &str) -> Stream<'_> {
     Stream { bom, chunks }
 }
 
+/// A rewritten document's YAML, held until the whole stream is wired (nothing is written
+/// before the last document is checked). Long texts are held LZ4-compressed: rendered
+/// Kubernetes YAML repeats itself, and mount mode makes a workload's text several times
+/// longer, so holding it plain would make the output, not the input, set the peak memory.
+#[derive(Debug, Clone)]
+pub enum Held {
+    Plain(String),
+    Packed(Vec<u8>),
+}
+
+impl Held {
+    const PACK_FROM: usize = 512;
+
+    pub fn new(text: String) -> Self {
+        if text.len() < Self::PACK_FROM {
+            Held::Plain(text)
+        } else {
+            Held::Packed(lz4_flex::compress_prepend_size(text.as_bytes()))
+        }
+    }
+
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Held::Plain(text) => std::borrow::Cow::Borrowed(text),
+            // What was packed is a String, so it unpacks to UTF-8; a failure here would be a
+            // bug in the codec, and must not be a panic.
+            Held::Packed(bytes) => std::borrow::Cow::Owned(
+                lz4_flex::decompress_size_prepended(bytes)
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default(),
+            ),
+        }
+    }
+}
+
+impl From<String> for Held {
+    fn from(text: String) -> Self {
+        Held::Plain(text)
+    }
+}
+
+impl From<&str> for Held {
+    fn from(text: &str) -> Self {
+        Held::Plain(text.to_string())
+    }
+}
+
 /// What to write for one document.
 pub enum Emit<'a> {
     /// The input bytes, untouched.
     Original(Chunk<'a>),
     /// Re-serialized YAML; the marker and leading comments of the chunk are kept.
-    Rewritten(Chunk<'a>, String),
+    Rewritten(Chunk<'a>, Held),
     /// A document vaultwire adds, with its own `# Source:` comment when the stream uses them.
     Added {
         source: Option<String>,
@@ -185,7 +232,8 @@ pub fn write(bom: &str, parts: &[Emit<'_>], out: &mut dyn std::fmt::Write) -> st
                 out.push(chunk.marker)?;
                 out.push(chunk.body)?;
             }
-            Emit::Rewritten(chunk, yaml) => {
+            Emit::Rewritten(chunk, held) => {
+                let yaml = held.text();
                 let newline = if chunk.uses_crlf() { "\r\n" } else { "\n" };
                 out.line_start(newline)?;
                 if !chunk.marker.is_empty() {
@@ -196,7 +244,7 @@ pub fn write(bom: &str, parts: &[Emit<'_>], out: &mut dyn std::fmt::Write) -> st
                 if newline == "\r\n" {
                     out.push(&yaml.replace('\n', "\r\n"))?;
                 } else {
-                    out.push(yaml)?;
+                    out.push(&yaml)?;
                 }
             }
             Emit::Added { source, yaml } => {
@@ -277,6 +325,16 @@ mod tests {
         );
         assert_eq!(s.chunks[1].top_level_kind(), Some("Secret"));
         assert_eq!(s.chunks[1].first_line, 5);
+    }
+
+    #[test]
+    fn held_text_comes_back_as_it_went_in() {
+        let long = "metadata:\n  annotations:\n    a: \"é ✓ 🔑\"\n".repeat(40);
+        for text in ["", "a: 1\n", long.as_str()] {
+            let held = Held::new(text.to_string());
+            assert_eq!(held.text(), text);
+        }
+        assert!(matches!(Held::new(long.clone()), Held::Packed(ref b) if b.len() < long.len() / 4));
     }
 
     #[test]
