@@ -11,7 +11,8 @@
 //!
 //! Dependencies: `serde-saphyr` reads and writes YAML (maintained, pure Rust, quotes YAML 1.1
 //! look-alikes such as `"on"`); `serde_json` with `preserve_order` is the document model (keys
-//! keep their order); `json-patch` turns a changed document into RFC 6902 operations; `serde`
+//! keep their order); `json-patch` turns a changed document into RFC 6902 operations;
+//! `lz4_flex` holds rewritten documents compressed until the stream is written; `serde`
 //! derives the config and report; `clap` parses the CLI's flags.
 #![forbid(unsafe_code)]
 
