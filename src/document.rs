@@ -18,16 +18,15 @@ pub struct Document<'a> {
     pub chunk: Chunk<'a>,
     /// The parsed document, when vaultwire needs to read it.
     pub value: Option<Value>,
-    /// The value as read, when it is kept. For a document parsed from its chunk this is `None`:
-    /// the chunk's untouched text is the original, parsed again only when it is needed
-    /// ([`Document::original_value`]) instead of cloned up front, which halves the memory of a
-    /// big stream.
+    /// The value as read, when it is kept ([`Document::load`]). For a document parsed from its
+    /// chunk this is `None`: the chunk's untouched text is the original, parsed again only when
+    /// it is settled ([`Document::settle`]) instead of cloned up front.
     pub original: Option<Value>,
     pub dropped: bool,
     /// A workload read only when its turn comes ([`Document::read_all`]), wired, written out
     /// to [`Document::emitted`] and let go, so a big stream is never held parsed all at once.
     pub deferred: bool,
-    /// The re-serialized document once a deferred workload is settled; `None`: unchanged.
+    /// The re-serialized document once it is settled; `None`: unchanged.
     pub emitted: Option<Held>,
     /// Its change as a JSON Patch, when the run reports patches.
     pub patch: Option<DocumentPatch>,
@@ -80,23 +79,24 @@ impl<'a> Document<'a> {
         }
     }
 
-    /// A deferred document is done: its new text (when it changed) and patch are kept, its
-    /// parsed value let go.
+    /// The document is done: its new text (when it changed) and its patch are kept, its parsed
+    /// value let go. The original is the one kept by [`Document::load`], else the input bytes
+    /// parsed again, one document at a time, rather than cloned when read.
     pub fn settle(&mut self, patches: bool) {
-        if !self.deferred {
+        let at = patches.then(|| Located::from(&self.place()));
+        let Some(value) = self.value.take() else {
             return;
-        }
-        let at = Located::from(&self.place());
-        if let (Some(value), Some(original)) = (self.value.take(), self.original.take()) {
-            if value != original {
-                if patches {
-                    self.patch = Some(DocumentPatch {
-                        at,
-                        patch: json_patch::diff(&original, &value),
-                    });
-                }
-                self.emitted = Some(Held::new(yaml::to_string(&value)));
-            }
+        };
+        let original = self
+            .original
+            .take()
+            .or_else(|| yaml::parse(self.chunk.body).ok());
+        if let Some(original) = original.filter(|o| *o != value) {
+            self.patch = at.map(|at| DocumentPatch {
+                at,
+                patch: json_patch::diff(&original, &value),
+            });
+            self.emitted = Some(Held::new(yaml::to_string(&value)));
         }
     }
 
@@ -159,15 +159,6 @@ impl<'a> Document<'a> {
                 .map(|o| name_of(o).to_string())
                 .filter(|n| !n.is_empty()),
             ..Place::default()
-        }
-    }
-
-    /// The value as read: the kept one, or the chunk parsed again.
-    pub fn original_value(&self) -> Option<Cow<'_, Value>> {
-        match (&self.original, &self.value) {
-            (Some(original), _) => Some(Cow::Borrowed(original)),
-            (None, Some(_)) => yaml::parse(self.chunk.body).ok().map(Cow::Owned),
-            (None, None) => None,
         }
     }
 }

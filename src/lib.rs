@@ -39,7 +39,6 @@ use std::collections::BTreeSet;
 
 use document::Document;
 use modes::{full, mount::InjectorFiles, partial::SyncedSecret, Rewritten, Wiring};
-use report::{DocumentPatch, Located};
 use stream::Emit;
 use vault::VaultPath;
 use workload::{KeySet, References};
@@ -110,8 +109,6 @@ struct Totals {
     carried: BTreeSet<String>,
     moved: BTreeSet<modes::Moved>,
     refs: References,
-    /// Keys the pods read from the synced Secret, in stream order.
-    synced_keys: Vec<String>,
 }
 
 /// The stream-wide facts one document is wired with.
@@ -147,15 +144,12 @@ impl Context<'_> {
             self.wiring,
             &mut share.report,
         )?;
-        totals
-            .carried
-            .append(&mut std::mem::take(&mut share.rewritten.carried));
-        totals.moved.extend(share.rewritten.moved.drain(..));
+        totals.carried.append(&mut share.rewritten.carried);
+        totals.moved.append(&mut share.rewritten.moved);
         if config.operators.reloader {
             operators::reloader(doc, &share.rewritten.wired, secret);
         }
         prune::pod_references(doc, &mut totals.refs);
-        operators::keys_read_from(doc, secret, &mut totals.synced_keys);
         share.env_from_warnings =
             modes::env_from_warnings(doc, &self.chart_objects, self.keys, &config.targets);
         Ok(share)
@@ -253,39 +247,36 @@ pub fn wire<'a>(input: &'a str, config: &Config, options: Options) -> Result<Wir
             wiring,
         ));
         shares.push((i, context.wire(doc, &by_reference, &mut totals)?));
-        doc.settle(options.detail);
+        if doc.deferred {
+            doc.settle(options.detail);
+        }
     }
     for (i, share) in shares.iter_mut() {
         if share.rewritten.rewrote_a_namesake_of(&by_reference) {
             let doc = &mut docs[*i];
             doc.reload()?;
             *share = context.wire(doc, &by_reference, &mut totals)?;
-            doc.settle(options.detail);
+            if doc.deferred {
+                doc.settle(options.detail);
+            }
         }
     }
 
     let mut rewritten = Rewritten::default();
+    rewritten.carried = totals.carried;
+    rewritten.moved = totals.moved;
     let mut env_from_warnings = Vec::new();
     for (_, share) in shares {
         rewritten.absorb(share.rewritten);
         report.absorb(share.report);
         env_from_warnings.extend(share.env_from_warnings);
     }
-    rewritten.carried = totals.carried;
-    rewritten.moved = totals.moved.into_iter().collect();
-    let (refs, synced_keys) = (totals.refs, totals.synced_keys);
-    rewritten.finish(&mut report);
+    let refs = totals.refs;
+    rewritten.warn_about_namesakes(&mut report);
     if !config.keep_plaintext {
         prune::plaintext(&mut docs, &rewritten.moved, &refs, &mut report);
     }
-    let added = emit_for_operators(
-        config,
-        &mut docs,
-        &keys,
-        &rewritten,
-        synced_keys,
-        &mut report,
-    )?;
+    let added = emit_for_operators(config, &mut docs, &keys, &rewritten, &refs, &mut report)?;
     report.warnings.extend(env_from_warnings);
     modes::uncarried_warnings(&keys, &rewritten.carried, &mut report);
     if config.strict && !report.warnings.is_empty() {
@@ -305,24 +296,11 @@ pub fn wire<'a>(input: &'a str, config: &Config, options: Options) -> Result<Wir
             parts.push(Emit::Dropped);
             continue;
         }
-        if let Some(text) = doc.emitted.take() {
-            report.patches.extend(doc.patch.take());
-            parts.push(Emit::Rewritten(doc.chunk, text));
-            continue;
-        }
-        // Parsed again here, one document at a time, rather than cloned when read.
-        let original = doc.value.as_ref().and_then(|_| doc.original_value());
-        match (&doc.value, original) {
-            (Some(value), Some(original)) if *value != *original => {
-                if options.detail {
-                    report.patches.push(DocumentPatch {
-                        at: Located::from(&doc.place()),
-                        patch: json_patch::diff(&original, value),
-                    });
-                }
-                parts.push(Emit::Rewritten(doc.chunk, yaml::to_string(value).into()));
-            }
-            _ => parts.push(Emit::Original(doc.chunk)),
+        doc.settle(options.detail);
+        report.patches.extend(doc.patch.take());
+        match doc.emitted.take() {
+            Some(text) => parts.push(Emit::Rewritten(doc.chunk, text)),
+            None => parts.push(Emit::Original(doc.chunk)),
         }
     }
     let flavor = operators::flavor(&docs);
@@ -340,14 +318,14 @@ pub fn wire<'a>(input: &'a str, config: &Config, options: Options) -> Result<Wir
     })
 }
 
-/// Operator resources (partial and full modes); returns the documents to append.
-/// `synced_keys`: every key the pods read from the synced Secret, in stream order.
+/// Operator resources (partial and full modes); returns the documents to append. `refs`: what
+/// the wired pods read.
 fn emit_for_operators(
     config: &Config,
     docs: &mut [Document<'_>],
     keys: &KeySet,
     rewritten: &Rewritten,
-    synced_keys: Vec<String>,
+    refs: &References,
     report: &mut Report,
 ) -> Result<Vec<operators::Resource>> {
     let secret = config.existing_secret.as_deref().unwrap_or_default();
@@ -364,9 +342,11 @@ fn emit_for_operators(
         .filter(|k| rewritten.carried.contains(*k))
         .cloned()
         .collect();
-    let already = synced_keys
-        .into_iter()
-        .filter(|k| !synced.contains(k))
+    let synced_secret = workload::ObjectRef::secret(secret);
+    let already = refs
+        .required_keys_of(&synced_secret)
+        .filter(|k| !synced.iter().any(|s| s == k))
+        .map(str::to_string)
         .collect::<Vec<_>>();
     if !already.is_empty() {
         report.notes.push(format!(

@@ -371,7 +371,8 @@ fn run(cli: &Cli) -> Result<(), Error> {
         out: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock()),
         error: None,
     };
-    let written = wired.write_to(&mut stdout);
+    // `fmt::Error` only comes from `Stdout`, which keeps the I/O error behind it.
+    let _ = wired.write_to(&mut stdout);
     let flushed = stdout.out.flush();
     if let Some(e) = stdout.error.or(flushed.err()) {
         return Err(Error::new(
@@ -379,7 +380,6 @@ fn run(cli: &Cli) -> Result<(), Error> {
             format!("cannot write stdout: {e}"),
         ));
     }
-    debug_assert!(written.is_ok());
     // The process ends here: freeing the parsed stream piece by piece would only cost time.
     std::mem::forget(wired);
     std::mem::forget(input);

@@ -2,6 +2,8 @@
 //! Secret/ConfigMap and that nothing reads any more is removed from it, and an object left
 //! empty and referenced nowhere is dropped.
 
+use std::collections::BTreeSet;
+
 use serde_json::Value;
 
 use crate::document::{object_place, Document};
@@ -32,7 +34,7 @@ pub fn pod_references(doc: &Document<'_>, refs: &mut References) {
 /// `refs`: what every pod of the stream reads once rewritten ([`pod_references`]).
 pub fn plaintext(
     docs: &mut [Document<'_>],
-    moved: &[Moved],
+    moved: &BTreeSet<Moved>,
     refs: &References,
     report: &mut Report,
 ) {

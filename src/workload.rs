@@ -341,6 +341,10 @@ impl KeySet {
     }
 }
 
+fn optional(reference: &Value) -> bool {
+    reference.get("optional").and_then(Value::as_bool) == Some(true)
+}
+
 /// What a pod spec reads from Secrets and ConfigMaps.
 #[derive(Debug, Default, Clone)]
 pub struct References {
@@ -348,6 +352,8 @@ pub struct References {
     pub keys: BTreeSet<(ObjectRef, String)>,
     /// Whole objects (envFrom, volumes without items, imagePullSecrets).
     pub whole: BTreeSet<ObjectRef>,
+    /// The single keys a pod cannot start without (not `optional`), in stream order, once each.
+    pub required: Vec<(ObjectRef, String)>,
 }
 
 impl References {
@@ -356,7 +362,10 @@ impl References {
             for c in items(spec, &format!("/{list}")) {
                 for e in items(c, "/env") {
                     if let Some((obj, key)) = EnvSource::of(e).object_key() {
-                        self.keys.insert((obj, key.to_string()));
+                        let optional = ["secretKeyRef", "configMapKeyRef"]
+                            .iter()
+                            .any(|r| optional(&e["valueFrom"][r]));
+                        self.add_key(obj, key, optional);
                     }
                 }
                 self.whole
@@ -392,7 +401,7 @@ impl References {
             Some(items) if !items.is_empty() => {
                 for it in items {
                     if let Some(k) = it.get("key").and_then(Value::as_str) {
-                        self.keys.insert((obj.clone(), k.to_string()));
+                        self.add_key(obj.clone(), k, optional(source));
                     }
                 }
             }
@@ -402,10 +411,20 @@ impl References {
         }
     }
 
-    /// Adds what another pod spec reads.
-    pub fn absorb(&mut self, other: References) {
-        self.keys.extend(other.keys);
-        self.whole.extend(other.whole);
+    fn add_key(&mut self, obj: ObjectRef, key: &str, optional: bool) {
+        let read = (obj, key.to_string());
+        if !optional && !self.required.contains(&read) {
+            self.required.push(read.clone());
+        }
+        self.keys.insert(read);
+    }
+
+    /// The keys of `secret` a pod cannot start without, in stream order.
+    pub fn required_keys_of<'r>(&'r self, secret: &'r ObjectRef) -> impl Iterator<Item = &'r str> {
+        self.required
+            .iter()
+            .filter(move |(o, _)| o == secret)
+            .map(|(_, k)| k.as_str())
     }
 
     pub fn reads(&self, obj: &ObjectRef, key: &str) -> bool {

@@ -58,7 +58,7 @@ struct Carrier {
 /// gathered with [`Rewritten::absorb`].
 #[derive(Debug, Default)]
 pub struct Rewritten {
-    pub moved: Vec<Moved>,
+    pub moved: BTreeSet<Moved>,
     pub carried: BTreeSet<String>,
     /// Workloads with at least one entry that carries a key.
     pub wired: Vec<Wired>,
@@ -69,9 +69,9 @@ pub struct Rewritten {
 
 impl Rewritten {
     /// Adds what a later document found.
-    pub fn absorb(&mut self, other: Rewritten) {
-        self.moved.extend(other.moved);
-        self.carried.extend(other.carried);
+    pub fn absorb(&mut self, mut other: Rewritten) {
+        self.moved.append(&mut other.moved);
+        self.carried.append(&mut other.carried);
         self.wired.extend(other.wired);
         for (key, entries) in other.by_name {
             self.by_name.entry(key).or_default().extend(entries);
@@ -84,8 +84,8 @@ impl Rewritten {
         self.by_name.keys().any(|k| by_reference.contains(k))
     }
 
-    /// Once every document is in: warns about literals that differed, and orders `moved`.
-    pub fn finish(&mut self, report: &mut Report) {
+    /// Once every document is in: warns about literals named like a key that differed.
+    pub fn warn_about_namesakes(&self, report: &mut Report) {
         for (key, entries) in &self.by_name {
             let values: BTreeSet<&str> = entries.iter().map(|(_, v)| v.as_str()).collect();
             if values.len() > 1 {
@@ -96,8 +96,6 @@ impl Rewritten {
                 ));
             }
         }
-        self.moved.sort();
-        self.moved.dedup();
     }
 }
 
@@ -228,7 +226,7 @@ impl Walk<'_> {
         };
         if let Some((from, key)) = before.object_key() {
             if EnvSource::of(&new_entry).object_key() != Some((from.clone(), key)) {
-                self.found.moved.push(Moved {
+                self.found.moved.insert(Moved {
                     from,
                     key: key.to_string(),
                 });

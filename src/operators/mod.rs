@@ -14,7 +14,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::report::{Located, Report};
 use crate::stream::FILENAME_ANNOTATION;
 use crate::vault::VaultPath;
-use crate::workload::{items, kind_of, name_of, objects, objects_mut, pod_template};
+use crate::workload::{kind_of, name_of, objects_mut};
 
 /// A document vaultwire adds to the stream.
 #[derive(Debug, Clone)]
@@ -60,45 +60,6 @@ pub fn resources(
         out.extend(vso::resources(config, path, secret, keys, wired));
     }
     out
-}
-
-/// Every key a pod template reads from `secret` that must exist for the pod to start: env
-/// `secretKeyRef`s and secret volume `items`, unless marked `optional`. In stream order, once
-/// each. Whole-Secret reads (`envFrom`, volumes without items) need no particular key.
-/// `keys` gathers over the documents, in stream order.
-pub fn keys_read_from(doc: &Document<'_>, secret: &str, keys: &mut Vec<String>) {
-    let optional = |r: &Value| r.get("optional").and_then(Value::as_bool) == Some(true);
-    let text = |v: &Value, field: &str| v.get(field).and_then(Value::as_str).map(str::to_string);
-    let specs = doc
-        .value
-        .iter()
-        .flat_map(objects)
-        .filter_map(|obj| pod_template(obj).and_then(|t| t.get("spec")));
-    for spec in specs {
-        let env_refs = ["/initContainers", "/containers", "/ephemeralContainers"]
-            .into_iter()
-            .flat_map(|list| items(spec, list))
-            .flat_map(|c| items(c, "/env"))
-            .filter_map(|e| e.pointer("/valueFrom/secretKeyRef"))
-            .filter(|r| !optional(r) && text(r, "name").as_deref() == Some(secret))
-            .filter_map(|r| text(r, "key"));
-        let volume_items = items(spec, "/volumes")
-            .flat_map(|v| {
-                let own = v.get("secret").map(|s| (s, "secretName"));
-                let projected = items(v, "/projected/sources")
-                    .filter_map(|p| p.get("secret"))
-                    .map(|s| (s, "name"));
-                own.into_iter().chain(projected)
-            })
-            .filter(|(s, field)| !optional(s) && text(s, field).as_deref() == Some(secret))
-            .flat_map(|(s, _)| items(s, "/items"))
-            .filter_map(|item| text(item, "key"));
-        for k in env_refs.chain(volume_items).collect::<Vec<_>>() {
-            if !keys.contains(&k) {
-                keys.push(k);
-            }
-        }
-    }
 }
 
 /// How the stream names template files: Helm 4 annotates every document, Helm 3 writes

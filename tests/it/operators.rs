@@ -29,6 +29,15 @@ fn docs(stream: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The string `field` of every item of a YAML list.
+fn strings<'a>(list: &'a serde_json::Value, field: &str) -> Vec<&'a str> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|x| x[field].as_str().unwrap())
+        .collect()
+}
+
 fn find<'a>(docs: &'a [serde_json::Value], kind: &str) -> &'a serde_json::Value {
     docs.iter()
         .find(|d| d["kind"] == kind)
@@ -44,10 +53,7 @@ fn external_secret_reads_exactly_the_carried_keys_relative_to_the_mount() {
     assert_eq!(es["apiVersion"], "external-secrets.io/v1");
     assert_eq!(es["spec"]["target"]["name"], "portkey-gateway-env");
     let data = es["spec"]["data"].as_array().unwrap();
-    let keys: Vec<&str> = data
-        .iter()
-        .map(|x| x["secretKey"].as_str().unwrap())
-        .collect();
+    let keys = strings(&es["spec"]["data"], "secretKey");
     assert_eq!(
         keys,
         ["PORTKEY_CLIENT_AUTH", "ANALYTICS_STORE_PASSWORD"],
@@ -113,12 +119,7 @@ fn vault_secrets_operator_resources() {
         vss["spec"]["destination"]["transformation"]["excludeRaw"],
         true
     );
-    let restart: Vec<&str> = vss["spec"]["rolloutRestartTargets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
+    let restart = strings(&vss["spec"]["rolloutRestartTargets"], "name");
     assert_eq!(
         restart,
         ["portkey-dataservice", "portkey-gateway"],
@@ -204,12 +205,7 @@ spec:
     let out = vaultwire::run(stream, &cfg).unwrap();
     let d = docs(&out.stream);
     let es = find(&d, "ExternalSecret");
-    let keys: Vec<&str> = es["spec"]["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["secretKey"].as_str().unwrap())
-        .collect();
+    let keys = strings(&es["spec"]["data"], "secretKey");
     assert_eq!(keys, ["PORTKEY_CLIENT_AUTH", "PORT", "TLS_CERT"]);
     let vss = find(&d, "VaultStaticSecret");
     assert_eq!(

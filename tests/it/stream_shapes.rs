@@ -261,7 +261,7 @@ fn keys_that_arrive_through_env_from_are_warned_about_and_kept() {
 fn a_literal_namesake_is_kept_whichever_document_comes_first() {
     let literal = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: dataservice}\nspec:\n  template:\n    spec:\n      containers:\n      - name: ds\n        env:\n        - {name: PORT, value: \"8081\"}\n";
     let by_ref = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: gateway}\nspec:\n  template:\n    spec:\n      containers:\n      - name: gw\n        env:\n        - name: PORT\n          valueFrom: {secretKeyRef: {name: chart-env, key: PORT}}\n";
-    let cfg = Config::from_yaml("mode: partial\nexistingSecret: synced\nkeys: [PORT]\n").unwrap();
+    let cfg = partial_with(&["PORT"]);
     let first = vaultwire::run(&format!("{literal}---\n{by_ref}"), &cfg).unwrap();
     let second = vaultwire::run(&format!("{by_ref}---\n{literal}"), &cfg).unwrap();
     for out in [&first, &second] {
