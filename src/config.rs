@@ -67,8 +67,11 @@ impl<'de> Deserialize<'de> for Mode {
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub struct Config {
     pub mode: Option<Mode>,
-    /// The configuration keys to source from Vault (`environment.data` keys).
-    pub keys: Vec<String>,
+    /// The secrets to source from Vault: `[OBJECT/]KEY[=FIELD]`, or a mapping with a Vault
+    /// path of its own (see [`KeyEntry`]).
+    pub keys: Vec<KeyEntry>,
+    /// Full mode: also move literal env entries whose names look like secrets.
+    pub keys_from_literals: bool,
     /// Env names that carry a key under another name: `CLICKHOUSE_PASSWORD: ANALYTICS_STORE_PASSWORD`.
     pub aliases: BTreeMap<String, String>,
     /// partial/full: the Secret the operator syncs from Vault.
@@ -161,6 +164,102 @@ pub struct Targets {
 
 pub const DEFAULT_SECRET_VOLUME_PATH: &str = "/vault/secrets";
 
+/// One configured key: the `-k` text, or its parts spelled out.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum KeyEntry {
+    /// `KEY`, `OBJECT/KEY`, `KEY=FIELD` or `OBJECT/KEY=FIELD`.
+    Text(String),
+    Parts(KeyParts),
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KeyParts {
+    /// The Secret or ConfigMap that holds the key; none: every object that holds it.
+    pub object: Option<String>,
+    pub key: String,
+    /// Its name in Vault and in the synced Secret; default the key.
+    pub field: Option<String>,
+    /// Where it lives in Vault, when not at `vault.secretPath`.
+    pub vault_path: Option<String>,
+}
+
+impl From<&str> for KeyEntry {
+    fn from(s: &str) -> Self {
+        KeyEntry::Text(s.to_string())
+    }
+}
+
+impl From<String> for KeyEntry {
+    fn from(s: String) -> Self {
+        KeyEntry::Text(s)
+    }
+}
+
+/// A configured key, parsed and checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySpec {
+    pub object: Option<String>,
+    pub key: String,
+    pub field: String,
+    pub vault_path: Option<String>,
+}
+
+impl KeySpec {
+    /// `[OBJECT/]KEY[=FIELD]`.
+    pub fn parse(text: &str) -> Result<KeySpec> {
+        let bad = |why: &str| {
+            Error::config(format!(
+                "key '{text}': {why}; expected KEY, OBJECT/KEY, KEY=FIELD or OBJECT/KEY=FIELD"
+            ))
+        };
+        let (left, field) = match text.split_once('=') {
+            Some((_, "")) => return Err(bad("the field after '=' is empty")),
+            Some((l, f)) => (l, Some(f.to_string())),
+            None => (text, None),
+        };
+        let (object, key) = match left.split_once('/') {
+            Some(("", _)) => return Err(bad("the object before '/' is empty")),
+            Some((_, k)) if k.contains('/') => return Err(bad("more than one '/'")),
+            Some((o, k)) => (Some(o.to_string()), k),
+            None => (None, left),
+        };
+        KeySpec::from_parts(KeyParts {
+            object,
+            key: key.to_string(),
+            field,
+            vault_path: None,
+        })
+        .map_err(|e| bad(e.message()))
+    }
+
+    pub fn from_parts(p: KeyParts) -> Result<KeySpec> {
+        validate_key(&p.key)?;
+        if let Some(o) = &p.object {
+            validate_dns_name(o, "object name")?;
+        }
+        if let Some(f) = &p.field {
+            validate_key(f)?;
+        }
+        Ok(KeySpec {
+            field: p.field.unwrap_or_else(|| p.key.clone()),
+            object: p.object,
+            key: p.key,
+            vault_path: p.vault_path,
+        })
+    }
+}
+
+impl KeyEntry {
+    pub fn spec(&self) -> Result<KeySpec> {
+        match self {
+            KeyEntry::Text(t) => KeySpec::parse(t),
+            KeyEntry::Parts(p) => KeySpec::from_parts(p.clone()),
+        }
+    }
+}
+
 impl Config {
     /// Parses a config file. Unknown fields are errors that suggest the closest known field.
     pub fn from_yaml(text: &str) -> Result<Config> {
@@ -185,11 +284,24 @@ impl Config {
         self.vault.kv_version.unwrap_or(2)
     }
 
+    /// The configured keys, parsed.
+    pub fn key_specs(&self) -> Result<Vec<KeySpec>> {
+        self.keys.iter().map(KeyEntry::spec).collect()
+    }
+
     /// Checks what can be checked without the stream.
     pub fn validate(&self) -> Result<Mode> {
         let mode = self.mode()?;
-        for key in self.keys.iter().chain(self.aliases.values()) {
+        for key in &self.keys {
+            key.spec()?;
+        }
+        for key in self.aliases.values() {
             validate_key(key)?;
+        }
+        if self.keys_from_literals && (mode != Mode::Full || !self.keys.is_empty()) {
+            return Err(Error::config(
+                "--keys-from-literals serves full mode without listed keys (it adds the literal secrets to the inferred ones)",
+            ));
         }
         if let Some(v) = self.vault.kv_version {
             if v != 1 && v != 2 {
@@ -236,6 +348,11 @@ impl Config {
         {
             return Err(Error::config(
                 "operator resources and Reloader annotations serve the synced Secret of partial and full modes, not mount mode",
+            ));
+        }
+        if ops.external_secrets.enabled && ops.vault_secrets_operator.enabled {
+            return Err(Error::config(
+                "--eso and --vso both make the synced Secret: an ExternalSecret and a VaultStaticSecret would both own it and overwrite each other; choose one operator",
             ));
         }
         if ops.external_secrets.enabled || ops.vault_secrets_operator.enabled {

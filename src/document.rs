@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::error::{Error, ErrorKind, Place, Result};
 use crate::report::{DocumentPatch, Located};
 use crate::stream::{Chunk, Held};
-use crate::workload::{kind_needs_reading, kind_of, name_of, pod_template_path};
+use crate::workload::{kind_needs_reading, kind_of, name_of, text_may_hold_pods};
 use crate::yaml;
 
 #[derive(Debug)]
@@ -23,6 +23,8 @@ pub struct Document<'a> {
     /// it is settled ([`Document::settle`]) instead of cloned up front.
     pub original: Option<Value>,
     pub dropped: bool,
+    /// A transform may have changed it: only such documents are compared when settled.
+    pub touched: bool,
     /// A workload read only when its turn comes ([`Document::read_all`]), wired, written out
     /// to [`Document::emitted`] and let go, so a big stream is never held parsed all at once.
     pub deferred: bool,
@@ -43,9 +45,7 @@ impl<'a> Document<'a> {
             .into_iter()
             .enumerate()
             .map(|(i, chunk)| {
-                let workload = chunk
-                    .top_level_kind()
-                    .is_some_and(|k| pod_template_path(k).is_some());
+                let workload = text_may_hold_pods(chunk.body);
                 if defer_workloads && workload && !chunk.is_blank() {
                     Ok(Document::new(i + 1, chunk, None, true))
                 } else {
@@ -87,6 +87,9 @@ impl<'a> Document<'a> {
         let Some(value) = self.value.take() else {
             return;
         };
+        if !self.touched && !self.deferred {
+            return;
+        }
         let original = self
             .original
             .take()
@@ -124,7 +127,9 @@ impl<'a> Document<'a> {
 
     fn read_as(index: usize, chunk: Chunk<'a>, every_kind: bool) -> Result<Document<'a>> {
         let needs_reading = !chunk.is_blank()
-            && (every_kind || chunk.top_level_kind().is_none_or(kind_needs_reading));
+            && (every_kind
+                || text_may_hold_pods(chunk.body)
+                || chunk.top_level_kind().is_none_or(kind_needs_reading));
         let value = if needs_reading {
             Some(parse_chunk(index, &chunk)?)
         } else {
@@ -140,6 +145,7 @@ impl<'a> Document<'a> {
             value,
             chunk,
             dropped: false,
+            touched: false,
             deferred,
             emitted: None,
             patch: None,

@@ -2,9 +2,11 @@
 //!
 //! The data path, one module each:
 //! [`stream`] (split and join, untouched bytes kept) → [`document`] (parse what must be read) →
-//! [`workload`] (pod templates in every kind, env entries, which key an entry carries) →
-//! [`modes`] (`partial`, `mount`, `full`) → [`vault`] (injector annotations and templates) →
-//! [`prune`] (plaintext no longer needed) → [`report`] (change set, JSON Patch, `--explain`).
+//! [`scan`] (one pass: the chart [`objects`] and their plaintext, the [`references`] index) →
+//! [`selection`] (which `(object, key)` moves, under which field) → [`modes`] (the rewrite:
+//! `partial`, `mount`, `full`; [`vault`] for injector annotations) → [`prune`] (only what no
+//! reference reads) → [`copies`] (plaintext left elsewhere) → [`operators`] → assemble, with
+//! [`report`] (change set, JSON Patch, `--explain`). `docs/references.md` tells the model.
 //!
 //! The library does no I/O: [`run`] takes the stream and a [`Config`] and returns the new
 //! stream and a [`Report`]. The CLI, the WASM build and the Helm plugins are shells over it.
@@ -17,15 +19,20 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod copies;
 pub mod document;
 pub mod error;
 pub mod limits;
 pub mod lint;
 pub mod modes;
+pub mod objects;
 pub mod operators;
 pub mod prune;
 pub mod reads;
+pub mod references;
 pub mod report;
+pub mod scan;
+pub mod selection;
 pub mod stream;
 pub mod vault;
 pub mod workload;
@@ -35,13 +42,15 @@ pub use config::{Config, Mode};
 pub use error::{Error, ErrorKind, Result};
 pub use report::Report;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, HashSet};
 
 use document::Document;
-use modes::{full, mount::InjectorFiles, partial::SyncedSecret, Rewritten, Wiring};
+use modes::{mount::InjectorFiles, partial::SyncedSecret, Rewrite, Rewritten, Wiring};
+use objects::ObjectRef;
+use references::References;
+use selection::{Facts, Selection};
 use stream::Emit;
 use vault::VaultPath;
-use workload::{KeySet, References};
 
 /// The result of a run: the output stream and what was done.
 #[derive(Debug, Clone)]
@@ -90,195 +99,181 @@ pub fn run(input: &str, config: &Config) -> Result<Output> {
     wire(input, config, Options::default()).map(Wired::into_output)
 }
 
-/// What wiring one document found that is its own (its workloads, report lines and namesakes),
-/// kept apart until every document is in, so that a document wired again replaces it.
-#[derive(Default)]
-struct Share {
-    rewritten: Rewritten,
-    report: Report,
-    env_from_warnings: Vec<String>,
-}
-
-/// What the wired pods of the whole stream carry, move and read: sets, gathered as each
-/// document is wired. A document wired again does not take its first share out: the first
-/// time differs only in rewriting literals named like keys that other entries read by
-/// reference, and each such entry added only what those entries add themselves (the key as
-/// carried; in partial and full modes, a read of it from the synced Secret).
-#[derive(Default)]
-struct Totals {
-    carried: BTreeSet<String>,
-    moved: BTreeSet<modes::Moved>,
-    refs: References,
-}
-
-/// The stream-wide facts one document is wired with.
-struct Context<'c> {
-    config: &'c Config,
-    keys: &'c KeySet,
-    wiring: &'c dyn Wiring,
-    chart_objects: Vec<(workload::ObjectRef, Vec<String>)>,
-    brief: bool,
-}
-
-impl Context<'_> {
-    fn wire(
-        &self,
-        doc: &mut Document<'_>,
-        by_reference: &BTreeSet<String>,
-        totals: &mut Totals,
-    ) -> Result<Share> {
-        let config = self.config;
-        let secret = config.existing_secret.as_deref().unwrap_or_default();
-        let mut share = Share {
-            report: Report {
-                brief: self.brief,
-                ..Report::default()
-            },
-            ..Share::default()
-        };
-        share.rewritten = modes::rewrite(
-            doc,
-            by_reference,
-            self.keys,
-            &config.targets,
-            self.wiring,
-            &mut share.report,
-        )?;
-        totals.carried.append(&mut share.rewritten.carried);
-        totals.moved.append(&mut share.rewritten.moved);
-        if config.operators.reloader {
-            operators::reloader(doc, &share.rewritten.wired, secret);
-        }
-        prune::pod_references(doc, &mut totals.refs);
-        share.env_from_warnings =
-            modes::env_from_warnings(doc, &self.chart_objects, self.keys, &config.targets);
-        Ok(share)
-    }
-}
-
 /// [`run`], with the output left in pieces and the detail chosen: what the CLI uses.
 ///
-/// Workloads are read one at a time, wired, written out and let go; the other documents a run
-/// needs (Secrets, ConfigMaps, Lists) are read up front. A literal entry that only shares a
-/// key's name is rewritten unless some entry reads that key by reference; a document wired
-/// before such an entry turned up is read and wired again at the end.
+/// Facts first, then transforms: one scan builds the reference index and the chart objects;
+/// the selection resolves the configured keys against it; then rewrite, prune, copies,
+/// operators, assemble.
 pub fn wire<'a>(input: &'a str, config: &Config, options: Options) -> Result<Wired<'a>> {
     let mode = config.validate()?;
     let stream = stream::split(input);
-    let infer_keys = mode == Mode::Full && config.keys.is_empty();
-    let mut docs = Document::read_all(stream.chunks, !infer_keys)?;
+    let mut docs = Document::read_all(stream.chunks, false)?;
     let mut report = Report {
         mode: mode.to_string(),
         option: mode.option_letter().to_string(),
         brief: !options.detail,
         ..Report::default()
     };
-
-    let keys = if infer_keys {
-        let secret = config.existing_secret.as_deref().unwrap_or_default();
-        let (keys, note) = full::infer_keys(&docs, &config.targets, secret)?;
-        report.notes.extend(note);
-        keys
-    } else {
-        config.keys.clone()
+    let targets = &config.targets;
+    let synced = match mode {
+        Mode::Partial | Mode::Full => Some(ObjectRef::secret(
+            config.existing_secret.as_deref().unwrap_or_default(),
+        )),
+        Mode::Mount => None,
     };
-    let keys = KeySet::new(keys, config.aliases.clone());
-    report.keys = keys.keys.clone();
 
-    let synced;
+    // scan
+    let scan::Facts { objects, mut refs } = scan::scan(&docs, targets);
+
+    // select
+    let mut selection = {
+        let facts = Facts {
+            objects: &objects,
+            refs: &refs,
+            synced: synced.as_ref(),
+        };
+        if mode == Mode::Full && config.keys.is_empty() {
+            let literals = if config.keys_from_literals {
+                scan::literal_secrets(&docs, targets)
+            } else {
+                Vec::new()
+            };
+            Selection::inferred(&facts, &literals)?
+        } else {
+            Selection::configured(&config.key_specs()?, &config.aliases, &facts)?
+        }
+    };
+    report.notes.extend(selection.notes.iter().cloned());
+    report.keys = selection.fields();
+    for s in &selection.selected {
+        for o in &s.sources {
+            report.sources.push(report::SourceField {
+                object: o.to_string(),
+                key: s.key.clone(),
+                field: s.field.clone(),
+            });
+        }
+    }
+
+    // rewrite
+    let synced_secret;
     let injector;
     let wiring: &dyn Wiring = match mode {
         Mode::Partial | Mode::Full => {
-            synced = SyncedSecret {
+            synced_secret = SyncedSecret {
                 secret: config.existing_secret.clone().unwrap_or_default(),
             };
-            synced.check_not_rendered(&docs)?;
-            &synced
+            synced_secret.check_not_rendered(&docs)?;
+            &synced_secret
         }
         Mode::Mount => {
-            let path = VaultPath::parse(
-                config.vault.secret_path.as_deref().unwrap_or_default(),
-                config.kv_version(),
-            )?;
-            report.vault_path = Some(path.describe());
-            let given = config.vault.secret_path.as_deref().unwrap_or_default();
-            if given.trim_matches('/') != path.api_path {
-                report
-                    .notes
-                    .push(format!("KV v2 path '{given}' read as '{}'", path.api_path));
-            }
-            injector = InjectorFiles::new(
-                path,
-                config.vault.role.clone(),
-                config.vault.secret_volume_path.clone(),
-                &keys.keys,
-                &config.vault.annotations,
-                config.force,
-            )?;
+            injector = injector_files(config, &selection, &mut report)?;
             &injector
         }
     };
-
-    let context = Context {
-        config,
-        keys: &keys,
+    selection.already_wired(&modes::wired_fields(&docs, targets, wiring));
+    let mut rewrite = Rewrite {
+        selection: &selection,
+        objects: &objects,
+        targets,
         wiring,
-        chart_objects: modes::chart_objects(&docs),
-        brief: !options.detail,
+        found: Rewritten::default(),
     };
-    let mut by_reference = BTreeSet::new();
-    let mut totals = Totals::default();
-    let mut shares: Vec<(usize, Share)> = Vec::new();
-    for (i, doc) in docs.iter_mut().enumerate() {
-        doc.load()?;
-        let Some(value) = &doc.value else {
-            continue;
-        };
-        if !workload::objects(value)
-            .into_iter()
-            .any(|o| workload::pod_template(o).is_some())
-        {
-            continue;
-        }
-        by_reference.extend(modes::wired_by_reference(
-            value,
-            &keys,
-            &config.targets,
-            wiring,
-        ));
-        shares.push((i, context.wire(doc, &by_reference, &mut totals)?));
-        if doc.deferred {
-            doc.settle(options.detail);
-        }
+    for doc in docs.iter_mut().filter(|d| d.value.is_some()) {
+        let wired = rewrite.found.wired.len();
+        rewrite.document(doc, &mut report)?;
+        doc.touched |= rewrite.found.wired.len() > wired;
     }
-    for (i, share) in shares.iter_mut() {
-        if share.rewritten.rewrote_a_namesake_of(&by_reference) {
-            let doc = &mut docs[*i];
-            doc.reload()?;
-            *share = context.wire(doc, &by_reference, &mut totals)?;
-            if doc.deferred {
-                doc.settle(options.detail);
-            }
+    let rewritten = rewrite.found;
+    rewritten.check_by_name()?;
+    if config.operators.reloader {
+        let secret = config.existing_secret.as_deref().unwrap_or_default();
+        for doc in docs.iter_mut() {
+            operators::reloader(doc, &rewritten.wired, secret);
         }
     }
 
-    let mut rewritten = Rewritten::default();
-    rewritten.carried = totals.carried;
-    rewritten.moved = totals.moved;
-    let mut env_from_warnings = Vec::new();
-    for (_, share) in shares {
-        rewritten.absorb(share.rewritten);
-        report.absorb(share.report);
-        env_from_warnings.extend(share.env_from_warnings);
-    }
-    let refs = totals.refs;
-    rewritten.warn_about_namesakes(&mut report);
+    // prune
+    scan::pod_references(&docs, targets, &mut refs);
     if !config.keep_plaintext {
+        let before = report.removed_keys.len();
         prune::plaintext(&mut docs, &rewritten.moved, &refs, &mut report);
+        let touched: HashSet<usize> = report.removed_keys[before..]
+            .iter()
+            .map(|r| r.at.document)
+            .collect();
+        for doc in docs.iter_mut().filter(|d| touched.contains(&d.index)) {
+            doc.touched = true;
+        }
     }
-    let added = emit_for_operators(config, &mut docs, &keys, &rewritten, &refs, &mut report)?;
-    report.warnings.extend(env_from_warnings);
-    modes::uncarried_warnings(&keys, &rewritten.carried, &mut report);
+    report.notes.extend(
+        report
+            .kept
+            .iter()
+            .map(report::Kept::message)
+            .collect::<Vec<_>>(),
+    );
+
+    // copies of moved values, and literal secrets left in plain text
+    let mut own: HashSet<(ObjectRef, String)> = report
+        .kept
+        .iter()
+        .map(|k| {
+            let kind = if k.at.kind == "ConfigMap" {
+                "ConfigMap"
+            } else {
+                "Secret"
+            };
+            (
+                ObjectRef {
+                    kind,
+                    name: k.at.name.clone(),
+                },
+                k.key.clone(),
+            )
+        })
+        .collect();
+    if config.keep_plaintext {
+        own.extend(rewritten.moved.iter().cloned());
+    }
+    // Inferred keys are every configuration value: only those named like secrets are
+    // searched for (a database name in a label is no leak).
+    let inferred = mode == Mode::Full && config.keys.is_empty();
+    let values = selection
+        .selected
+        .iter()
+        .filter(|s| rewritten.carried.contains(&s.field))
+        .filter(|s| !inferred || selection::looks_secret(&s.key))
+        .filter_map(|s| {
+            let plain = s.plain.as_deref()?;
+            let of = match s.sources.first() {
+                Some(o) => format!("{o}/{}", s.key),
+                None => format!("key {}", s.key),
+            };
+            Some((plain, of))
+        });
+    report.copies = copies::Moved::new(values, own).find(&docs);
+    let copy_warnings: Vec<String> = report.copies.iter().map(|c| c.message()).collect();
+    report.warnings.extend(copy_warnings);
+    if mode == Mode::Full {
+        for l in scan::literal_secrets(&docs, targets) {
+            report.warnings.push(format!(
+                "literal-secret: {}: a literal that looks like a secret stays in plain text; pass --keys-from-literals (full mode) or -k {} to move it",
+                l.at, l.name
+            ));
+        }
+    }
+
+    // operators
+    let added = emit_for_operators(
+        config,
+        &mut docs,
+        &selection,
+        &rewritten,
+        &refs,
+        &mut report,
+    )?;
+    modes::uncarried_warnings(&selection, &rewritten.carried, &mut report);
     if config.strict && !report.warnings.is_empty() {
         return Err(Error::new(
             ErrorKind::Strict,
@@ -290,6 +285,7 @@ pub fn wire<'a>(input: &'a str, config: &Config, options: Options) -> Result<Wir
         ));
     }
 
+    // assemble
     let mut parts = Vec::with_capacity(docs.len() + added.len());
     for doc in &mut docs {
         if doc.dropped {
@@ -318,12 +314,45 @@ pub fn wire<'a>(input: &'a str, config: &Config, options: Options) -> Result<Wir
     })
 }
 
+/// Mount mode's wiring: the Vault path of each field and the injector names.
+fn injector_files(
+    config: &Config,
+    selection: &Selection,
+    report: &mut Report,
+) -> Result<InjectorFiles> {
+    let given = config.vault.secret_path.as_deref().unwrap_or_default();
+    let default = VaultPath::parse(given, config.kv_version())?;
+    report.vault_path = Some(default.describe());
+    if given.trim_matches('/') != default.api_path {
+        report.notes.push(format!(
+            "KV v2 path '{given}' read as '{}'",
+            default.api_path
+        ));
+    }
+    let mut paths = BTreeMap::new();
+    for s in &selection.selected {
+        let path = match &s.vault_path {
+            Some(p) => VaultPath::parse(p, config.kv_version())?,
+            None => default.clone(),
+        };
+        paths.insert(s.field.clone(), path);
+    }
+    InjectorFiles::new(
+        paths,
+        config.vault.role.clone(),
+        config.vault.secret_volume_path.clone(),
+        &selection.fields(),
+        &config.vault.annotations,
+        config.force,
+    )
+}
+
 /// Operator resources (partial and full modes); returns the documents to append. `refs`: what
-/// the wired pods read.
+/// the pods read once rewritten.
 fn emit_for_operators(
     config: &Config,
     docs: &mut [Document<'_>],
-    keys: &KeySet,
+    selection: &Selection,
     rewritten: &Rewritten,
     refs: &References,
     report: &mut Report,
@@ -332,31 +361,36 @@ fn emit_for_operators(
     let Some(path) = config.vault.secret_path.as_deref() else {
         return Ok(Vec::new());
     };
-    let path = VaultPath::parse(path, config.kv_version())?;
+    let default = VaultPath::parse(path, config.kv_version())?;
     // The Secret the operator creates must hold every key a pod reads from it, not only the
     // configured ones: a missing key stops the container (CreateContainerConfigError). The
-    // configured keys come first, in configuration order, then the others in stream order.
-    let mut synced: Vec<String> = keys
-        .keys
+    // configured fields come first, in configuration order, then the others in stream order.
+    let mut synced: Vec<(String, VaultPath)> = Vec::new();
+    for s in selection
+        .selected
         .iter()
-        .filter(|k| rewritten.carried.contains(*k))
-        .cloned()
+        .filter(|s| rewritten.carried.contains(&s.field))
+    {
+        let path = match &s.vault_path {
+            Some(p) => VaultPath::parse(p, config.kv_version())?,
+            None => default.clone(),
+        };
+        synced.push((s.field.clone(), path));
+    }
+    let already: Vec<String> = refs
+        .required_keys_of(&ObjectRef::secret(secret))
+        .into_iter()
+        .filter(|k| !synced.iter().any(|(s, _)| s == k))
         .collect();
-    let synced_secret = workload::ObjectRef::secret(secret);
-    let already = refs
-        .required_keys_of(&synced_secret)
-        .filter(|k| !synced.iter().any(|s| s == k))
-        .map(str::to_string)
-        .collect::<Vec<_>>();
     if !already.is_empty() {
         report.notes.push(format!(
             "the operator resources also sync {} key(s) the pods already read from Secret {secret}: {}",
             already.len(),
             already.join(", ")
         ));
-        synced.extend(already);
+        synced.extend(already.into_iter().map(|k| (k, default.clone())));
     }
-    let resources = operators::resources(config, &path, &synced, &rewritten.wired);
+    let resources = operators::resources(config, &synced, &rewritten.wired)?;
     let flavor = operators::flavor(docs);
     operators::place(docs, resources, flavor, config.force, report)
 }

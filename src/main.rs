@@ -73,9 +73,13 @@ struct WiringArgs {
     /// partial (A) | mount (B) | full (C)
     #[arg(short, long, value_name = "MODE")]
     mode: Option<String>,
-    /// Configuration key to source from Vault (repeatable)
-    #[arg(short, long = "key", value_name = "KEY")]
+    /// Secret to source from Vault: KEY (every object that holds it), OBJECT/KEY (one Secret
+    /// or ConfigMap), either with =FIELD (its name in Vault and the synced Secret); repeatable
+    #[arg(short, long = "key", value_name = "[OBJECT/]KEY[=FIELD]")]
     keys: Vec<String>,
+    /// full: also move literal env entries whose names look like secrets
+    #[arg(long)]
+    keys_from_literals: bool,
     /// ENV=KEY: env entry ENV carries key KEY (repeatable)
     #[arg(long = "alias", value_name = "ENV=KEY")]
     aliases: Vec<String>,
@@ -174,7 +178,7 @@ fn config(cli: &WiringArgs) -> Result<Config, Error> {
         c.mode = Some(m.parse::<Mode>()?);
     }
     if !cli.keys.is_empty() {
-        c.keys = cli.keys.clone();
+        c.keys = cli.keys.iter().map(|k| k.as_str().into()).collect();
     }
     for a in &cli.aliases {
         let (env, key) = pair(a, "alias")?;
@@ -217,6 +221,7 @@ fn config(cli: &WiringArgs) -> Result<Config, Error> {
         .containers
         .extend(cli.target_containers.iter().cloned());
     c.keep_plaintext |= cli.keep_plaintext;
+    c.keys_from_literals |= cli.keys_from_literals;
     c.force |= cli.force;
     c.strict |= cli.strict;
     Ok(c)

@@ -18,7 +18,13 @@ pub struct Report {
     pub vault_path: Option<String>,
     pub env_changes: Vec<EnvChange>,
     pub annotation_changes: Vec<AnnotationChange>,
+    /// Which chart object keys moved to which field.
+    pub sources: Vec<SourceField>,
     pub removed_keys: Vec<RemovedKey>,
+    /// Moved keys that stay in their object because something still reads them.
+    pub kept: Vec<Kept>,
+    /// Copies of a moved value elsewhere in the output (`plaintext-copy`).
+    pub copies: Vec<PlaintextCopy>,
     pub dropped_documents: Vec<Located>,
     /// Operator resources vaultwire adds to the stream.
     pub added_documents: Vec<Located>,
@@ -38,6 +44,8 @@ impl Report {
         self.env_changes.extend(other.env_changes);
         self.annotation_changes.extend(other.annotation_changes);
         self.removed_keys.extend(other.removed_keys);
+        self.kept.extend(other.kept);
+        self.copies.extend(other.copies);
         self.dropped_documents.extend(other.dropped_documents);
         self.added_documents.extend(other.added_documents);
         self.warnings.extend(other.warnings);
@@ -98,6 +106,67 @@ pub struct RemovedKey {
     #[serde(flatten)]
     pub at: Located,
     pub key: String,
+}
+
+/// A moved key kept for a reader.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Kept {
+    #[serde(flatten)]
+    pub at: Located,
+    pub key: String,
+    /// The first reader left, described.
+    pub reader: String,
+    /// How many readers are left.
+    pub readers: usize,
+}
+
+/// A chart object key and the field it takes in Vault and in the synced Secret.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceField {
+    pub object: String,
+    pub key: String,
+    pub field: String,
+}
+
+/// A string field of the output equal to a moved value (never the value itself).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlaintextCopy {
+    #[serde(flatten)]
+    pub at: Located,
+    /// The field holding the copy (`data.password`, `spec.template.spec.containers[0].env[2].value`).
+    pub field: String,
+    /// Whose value it is: `Secret 'db'/password`.
+    pub of: String,
+}
+
+impl PlaintextCopy {
+    pub fn message(&self) -> String {
+        format!(
+            "plaintext-copy: {}: field {} holds a copy of the value of {}, which moves to Vault; the copy stays in plain text",
+            describe(&self.at),
+            self.field,
+            self.of
+        )
+    }
+}
+
+impl Kept {
+    pub fn message(&self) -> String {
+        format!(
+            "{}: keeps key {}: still read by {}{}",
+            describe(&self.at),
+            self.key,
+            self.reader,
+            if self.readers > 1 {
+                format!(" and {} other reader(s)", self.readers - 1)
+            } else {
+                String::new()
+            }
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,6 +1,7 @@
-//! The three modes share one walk: find the env entries that carry a configured key in the
-//! targeted workloads, rewrite each entry the mode's way, then let the mode edit the pod
-//! template (mount mode's injector annotations).
+//! The rewrite every mode shares, as small steps over one pod template: find the env entries
+//! that carry a selected secret, rewrite each the mode's way, add an explicit entry for a
+//! selected key that reaches a container only through `envFrom`, then let the mode edit the
+//! pod (mount mode's injector annotations).
 
 pub mod full;
 pub mod mount;
@@ -8,29 +9,32 @@ pub mod partial;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::config::Targets;
 use crate::document::{object_place, Document};
-use crate::error::{Place, Result};
+use crate::error::{Error, ErrorKind, Place, Result};
+use crate::objects::{ChartObjects, ObjectRef};
 use crate::operators::Wired;
 use crate::report::{EnvChange, Located, Report};
+use crate::selection::{LiteralMatch, Selection};
 use crate::workload::{
-    items, objects, objects_mut, pod_template, pod_template_mut, runs_to_completion, selected,
-    targeted_containers, Carried, EnvSource, KeySet, ObjectRef,
+    objects_mut, pod_template_mut, runs_to_completion, selected, EnvSource, CONTAINER_LISTS,
 };
 
 /// How a mode wires one pod.
 pub trait Wiring {
     /// Per pod template, before its entries are rewritten (mount mode reads the volume path).
     fn pod_context(&self, pod: &Value) -> String;
-    /// The env entry that carries `key` after the rewrite.
-    fn entry(&self, context: &str, env_name: &str, key: &str) -> Value;
-    /// Pod-level edits once the pod's entries are rewritten; `keys` are those its env carries.
+    /// The env entry that carries `field` after the rewrite.
+    fn entry(&self, context: &str, env_name: &str, field: &str) -> Value;
+    /// The field an entry already carries the mode's way (a second run changes nothing).
+    fn wired_field(&self, context: &str, entry: &Value) -> Option<String>;
+    /// Pod-level edits once the pod's entries are rewritten; `fields` are those its env carries.
     fn finish_pod(
         &self,
         pod: &mut Value,
-        keys: &[String],
+        fields: &[String],
         runs_to_completion: bool,
         place: &Place,
         report: &mut Report,
@@ -38,318 +42,446 @@ pub trait Wiring {
 }
 
 /// A key that an env entry no longer reads from a chart object: plaintext that may go.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Moved {
-    pub from: ObjectRef,
-    pub key: String,
+pub type Moved = (ObjectRef, String);
+
+/// Why an env entry carries its secret; shown by `--explain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Because {
+    Reference,
+    Wired,
+    SamePlaintext,
+    Name,
+    Alias,
+    EnvFrom,
 }
 
-/// One env entry found to carry a key.
-struct Carrier {
-    list: &'static str,
-    container: usize,
-    entry: usize,
-    key: String,
-    because: Carried,
+impl Because {
+    fn describe(self) -> &'static str {
+        match self {
+            Because::Reference => "its keyRef reads it",
+            Because::Wired => "it already reads it",
+            Because::SamePlaintext => "a literal equal to the key's plaintext",
+            Because::Name => "its name is the key",
+            Because::Alias => "configured alias",
+            Because::EnvFrom => "it reached the container through envFrom",
+        }
+    }
 }
 
-/// What a rewrite found: keys moved away from chart objects, and every key some targeted env
-/// entry carries (rewritten now or already wired by an earlier run). Found per document and
-/// gathered with [`Rewritten::absorb`].
+/// What the rewrite of the stream found.
 #[derive(Debug, Default)]
 pub struct Rewritten {
+    /// Sources whose readers were rewritten.
     pub moved: BTreeSet<Moved>,
+    /// Fields some targeted entry carries.
     pub carried: BTreeSet<String>,
-    /// Workloads with at least one entry that carries a key.
+    /// Workloads with at least one entry that carries a field.
     pub wired: Vec<Wired>,
-    /// key -> (where, literal) of entries rewritten because they carry the key by name only,
-    /// to spot ambiguity.
+    /// field -> (where, value) of literal entries carried by name without a known plaintext:
+    /// two different values are two secrets.
     by_name: BTreeMap<String, Vec<(String, String)>>,
 }
 
 impl Rewritten {
-    /// Adds what a later document found.
-    pub fn absorb(&mut self, mut other: Rewritten) {
-        self.moved.append(&mut other.moved);
-        self.carried.append(&mut other.carried);
-        self.wired.extend(other.wired);
-        for (key, entries) in other.by_name {
-            self.by_name.entry(key).or_default().extend(entries);
-        }
-    }
-
-    /// True when this document rewrote a literal that only shares the name of a key which
-    /// `by_reference` says is read by reference: it must be wired again with that knowledge.
-    pub fn rewrote_a_namesake_of(&self, by_reference: &BTreeSet<String>) -> bool {
-        self.by_name.keys().any(|k| by_reference.contains(k))
-    }
-
-    /// Once every document is in: warns about literals named like a key that differed.
-    pub fn warn_about_namesakes(&self, report: &mut Report) {
-        for (key, entries) in &self.by_name {
+    /// Literal entries of one key carried by name must hold one value.
+    pub fn check_by_name(&self) -> Result<()> {
+        for (field, entries) in &self.by_name {
             let values: BTreeSet<&str> = entries.iter().map(|(_, v)| v.as_str()).collect();
             if values.len() > 1 {
                 let places: Vec<&str> = entries.iter().map(|(at, _)| at.as_str()).collect();
-                report.warnings.push(format!(
-                    "key {key}: entries named {key} held different literal values ({}); all now take the one value of key {key}: restrict the targets if they are different settings",
-                    places.join("; ")
+                return Err(Error::new(
+                    ErrorKind::Input,
+                    format!(
+                        "key {field}: literal env entries named {field} hold {} different values ({}); one Vault field would merge them: restrict the targets (--target-name) or move them one by one",
+                        values.len(),
+                        places.join("; ")
+                    ),
                 ));
             }
         }
+        Ok(())
     }
 }
 
-/// State of one rewrite.
-struct Walk<'a> {
-    keys: &'a KeySet,
-    targets: &'a Targets,
-    wiring: &'a dyn Wiring,
-    report: &'a mut Report,
-    /// Keys some targeted entry reads by reference (see [`wired_by_reference`]).
-    by_reference: &'a BTreeSet<String>,
-    found: Rewritten,
+/// The rewrite, with the stream-wide facts it needs.
+pub struct Rewrite<'a> {
+    pub selection: &'a Selection,
+    pub objects: &'a ChartObjects,
+    pub targets: &'a Targets,
+    pub wiring: &'a dyn Wiring,
+    pub found: Rewritten,
 }
 
-/// Rewrites the targeted workloads of one document. `by_reference` is what
-/// [`wired_by_reference`] says of the whole stream, or of the part read so far: a document that
-/// [`Rewritten::rewrote_a_namesake_of`] a key found later is read again and rewritten again.
-pub fn rewrite(
-    doc: &mut Document<'_>,
-    by_reference: &BTreeSet<String>,
-    keys: &KeySet,
-    targets: &Targets,
-    wiring: &dyn Wiring,
-    report: &mut Report,
-) -> Result<Rewritten> {
-    let mut walk = Walk {
-        by_reference,
-        keys,
-        targets,
-        wiring,
-        report,
-        found: Rewritten::default(),
-    };
-    let base = doc.place();
-    let Some(value) = doc.value.as_mut() else {
-        return Ok(walk.found);
-    };
-    for (index, obj) in objects_mut(value).into_iter().enumerate() {
-        if !selected(targets, obj) {
-            continue;
-        }
-        let place = object_place(&base, obj);
-        let completes = runs_to_completion(obj);
-        let Some(pod) = pod_template_mut(obj) else {
-            continue;
+/// One entry to rewrite.
+struct Carrier {
+    entry: usize,
+    field: String,
+    because: Because,
+    from: Option<Moved>,
+}
+
+impl Rewrite<'_> {
+    /// Rewrites the targeted workloads of one document.
+    pub fn document(&mut self, doc: &mut Document<'_>, report: &mut Report) -> Result<()> {
+        let base = doc.place();
+        let index = doc.index;
+        let Some(value) = doc.value.as_mut() else {
+            return Ok(());
         };
-        if walk.pod(pod, completes, &place)? {
-            walk.found.wired.push(Wired {
-                document: doc.index,
-                object: index,
-                kind: place.kind.clone().unwrap_or_default(),
-                name: place.name.clone().unwrap_or_default(),
-            });
-        }
-    }
-    Ok(walk.found)
-}
-
-impl Walk<'_> {
-    /// Rewrites one pod template; true when any of its entries carries a key.
-    fn pod(&mut self, pod: &mut Value, completes: bool, place: &Place) -> Result<bool> {
-        let context = self.wiring.pod_context(pod);
-        let mut carriers = find_carriers(pod, self.keys, self.targets, &context);
-        carriers.retain(|c| self.keeps(pod, c, place));
-        if carriers.is_empty() {
-            return Ok(false);
-        }
-        let mut pod_keys: Vec<String> = Vec::new();
-        for c in &carriers {
-            self.entry(pod, c, &context, place);
-            self.found.carried.insert(c.key.clone());
-            if !pod_keys.contains(&c.key) {
-                pod_keys.push(c.key.clone());
+        for (i, obj) in objects_mut(value).into_iter().enumerate() {
+            if !selected(self.targets, obj) {
+                continue;
+            }
+            let place = object_place(&base, obj);
+            let completes = runs_to_completion(obj);
+            let Some(pod) = pod_template_mut(obj) else {
+                continue;
+            };
+            if self.pod(pod, completes, &place, report)? {
+                self.found.wired.push(Wired {
+                    document: index,
+                    object: i,
+                    kind: place.kind.clone().unwrap_or_default(),
+                    name: place.name.clone().unwrap_or_default(),
+                });
             }
         }
-        // Annotations follow the configured key order, not the env order.
-        pod_keys.sort_by_key(|k| self.keys.keys.iter().position(|x| x == k));
+        Ok(())
+    }
+
+    /// Rewrites one pod template; true when any of its entries carries a field.
+    fn pod(
+        &mut self,
+        pod: &mut Value,
+        completes: bool,
+        place: &Place,
+        report: &mut Report,
+    ) -> Result<bool> {
+        let context = self.wiring.pod_context(pod);
+        let mut fields: Vec<String> = Vec::new();
+        for list in CONTAINER_LISTS {
+            let Some(containers) = pod
+                .pointer_mut(&format!("/spec/{list}"))
+                .and_then(Value::as_array_mut)
+            else {
+                continue;
+            };
+            for c in containers.iter_mut() {
+                if !crate::workload::container_selected(self.targets, c) {
+                    continue;
+                }
+                let at = Place {
+                    container: c.get("name").and_then(Value::as_str).map(str::to_string),
+                    ..place.clone()
+                };
+                for field in self.container(c, &context, &at, report) {
+                    if !fields.contains(&field) {
+                        fields.push(field);
+                    }
+                }
+            }
+        }
+        if fields.is_empty() {
+            return Ok(false);
+        }
+        // Annotations follow the configured order, not the env order.
+        fields.sort_by_key(|f| self.selection.order(f));
+        self.found.carried.extend(fields.iter().cloned());
         self.wiring
-            .finish_pod(pod, &pod_keys, completes, place, self.report)?;
+            .finish_pod(pod, &fields, completes, place, report)?;
         Ok(true)
     }
 
-    /// False for a literal entry that only shares the name of a key other entries read by
-    /// reference: it is a different setting.
-    fn keeps(&mut self, pod: &Value, c: &Carrier, place: &Place) -> bool {
-        let container = &pod["spec"][c.list][c.container];
-        let literal = container["env"][c.entry]
-            .get("value")
-            .and_then(Value::as_str);
-        let Some(literal) = literal.filter(|_| c.because == Carried::ByName) else {
-            return true;
-        };
-        let at = format!(
-            "{place}: container '{}'",
-            container["name"].as_str().unwrap_or("")
-        );
-        if self.by_reference.contains(&c.key) {
-            self.report.notes.push(format!(
-                "{at}: env {} keeps its literal value: other entries read key {} by reference, so this one, named like it, is a different setting (list it under `aliases` to rewrite it)",
-                c.key, c.key
-            ));
-            return false;
+    /// Rewrites one container; returns the fields it carries.
+    fn container(
+        &mut self,
+        c: &mut Value,
+        context: &str,
+        at: &Place,
+        report: &mut Report,
+    ) -> Vec<String> {
+        let carriers = self.carriers(c, context, at, report);
+        let added = self.env_from_entries(c, at, report);
+        let mut fields: Vec<String> = Vec::new();
+        let env_len = c.get("env").and_then(Value::as_array).map_or(0, Vec::len);
+        for carrier in &carriers {
+            self.rewrite_entry(c, carrier, context, at, report);
+            fields.push(carrier.field.clone());
         }
-        self.found
-            .by_name
-            .entry(c.key.clone())
-            .or_default()
-            .push((at, literal.to_string()));
-        true
+        debug_assert!(carriers.iter().all(|x| x.entry < env_len));
+        if !added.is_empty() {
+            let mut entries: Vec<Value> = Vec::new();
+            for (name, field, from) in &added {
+                let entry = self.wiring.entry(context, name, field);
+                self.record(
+                    at,
+                    name,
+                    field,
+                    Because::EnvFrom,
+                    &format!("envFrom {} '{}'", from.0.kind, from.0.name),
+                    &entry,
+                    report,
+                );
+                self.found.moved.insert(from.clone());
+                fields.push(field.clone());
+                entries.push(entry);
+            }
+            let map = c.as_object_mut().expect("containers are objects");
+            let env = map.entry("env").or_insert_with(|| json!([]));
+            if let Some(list) = env.as_array_mut() {
+                // At the head: an explicit entry wins over envFrom, and one defined first is
+                // there for every `$(VAR)` that follows.
+                list.splice(0..0, entries);
+            }
+        }
+        fields
     }
 
-    fn entry(&mut self, pod: &mut Value, c: &Carrier, context: &str, place: &Place) {
-        let container = &mut pod["spec"][c.list][c.container];
-        let container_name = container["name"].as_str().unwrap_or("").to_string();
-        let entry = &mut container["env"][c.entry];
+    fn carriers(
+        &mut self,
+        c: &Value,
+        context: &str,
+        at: &Place,
+        report: &mut Report,
+    ) -> Vec<Carrier> {
+        let mut found = Vec::new();
+        let Some(env) = c.get("env").and_then(Value::as_array) else {
+            return found;
+        };
+        for (i, e) in env.iter().enumerate() {
+            let name = e.get("name").and_then(Value::as_str).unwrap_or("");
+            if let Some(field) = self.wiring.wired_field(context, e) {
+                if self.selection.of_field(&field).is_some() {
+                    found.push(Carrier {
+                        entry: i,
+                        field,
+                        because: Because::Wired,
+                        from: None,
+                    });
+                    continue;
+                }
+            }
+            match EnvSource::of(e) {
+                source @ (EnvSource::SecretKey { .. } | EnvSource::ConfigMapKey { .. }) => {
+                    let Some((obj, key)) = source.object_key() else {
+                        continue;
+                    };
+                    if let Some(s) = self.selection.of_source(&obj, key) {
+                        found.push(Carrier {
+                            entry: i,
+                            field: s.field.clone(),
+                            because: Because::Reference,
+                            from: Some((obj.clone(), key.to_string())),
+                        });
+                    }
+                }
+                EnvSource::Literal => {
+                    let Some(value) = e.get("value").map(scalar_text) else {
+                        continue;
+                    };
+                    let (m, alias) = self.selection.literal(name, &value);
+                    match m {
+                        LiteralMatch::Carries(s) => {
+                            let s = &self.selection.selected[s];
+                            let because = if alias {
+                                Because::Alias
+                            } else if s.plain.is_some() {
+                                Because::SamePlaintext
+                            } else {
+                                Because::Name
+                            };
+                            if s.plain.is_none() {
+                                self.found
+                                    .by_name
+                                    .entry(s.field.clone())
+                                    .or_default()
+                                    .push((format!("{at}: env '{name}'"), value));
+                            }
+                            found.push(Carrier { entry: i, field: s.field.clone(), because, from: None });
+                        }
+                        LiteralMatch::Differs(s) => report.notes.push(format!(
+                            "{at}: env {name} keeps its literal value: it differs from the plaintext of key {}, so it is a different setting",
+                            self.selection.selected[s].key
+                        )),
+                        LiteralMatch::ReadByReference(s) => report.notes.push(format!(
+                            "{at}: env {name} keeps its literal value: other entries read key {} by reference and its plaintext is not in the stream, so this one, named like it, is a different setting (list it under `aliases` to move it)",
+                            self.selection.selected[s].key
+                        )),
+                        LiteralMatch::None => {}
+                    }
+                }
+                EnvSource::Other => {}
+            }
+        }
+        found
+    }
+
+    /// Selected keys that reach the container only through `envFrom`: (env name, field, source).
+    fn env_from_entries(
+        &self,
+        c: &Value,
+        at: &Place,
+        report: &mut Report,
+    ) -> Vec<(String, String, Moved)> {
+        let explicit: BTreeSet<&str> = crate::workload::items(c, "/env")
+            .filter_map(|e| e.get("name").and_then(Value::as_str))
+            .collect();
+        let sources: Vec<(ObjectRef, String)> = crate::workload::items(c, "/envFrom")
+            .filter_map(|f| {
+                let prefix = f.get("prefix").and_then(Value::as_str).unwrap_or("");
+                ObjectRef::of_env_from(f).map(|r| (r, prefix.to_string()))
+            })
+            .collect();
+        let mut out: Vec<(String, String, Moved)> = Vec::new();
+        for (i, (target, prefix)) in sources.iter().enumerate() {
+            let Some(obj) = self.objects.get(target) else {
+                continue;
+            };
+            for key in &obj.keys {
+                let Some(s) = self.selection.of_source(target, key) else {
+                    continue;
+                };
+                let name = format!("{prefix}{key}");
+                if explicit.contains(name.as_str()) || out.iter().any(|(n, _, _)| *n == name) {
+                    continue;
+                }
+                // Among envFrom sources the last one wins: a later source that holds the name,
+                // or may hold it, decides the value.
+                let later = &sources[i + 1..];
+                let shadowed = later.iter().any(|(t, p)| {
+                    name.strip_prefix(p.as_str())
+                        .is_some_and(|k| self.objects.get(t).is_some_and(|o| o.holds(k)))
+                });
+                if shadowed {
+                    continue;
+                }
+                if let Some((t, _)) = later.iter().find(|(t, _)| !self.objects.renders(t)) {
+                    report.warnings.push(format!(
+                        "{at}: key {key} of {target} reaches it through envFrom as {name}, but the later envFrom source {t} is not rendered in this stream and may set {name} too; left as it is"
+                    ));
+                    continue;
+                }
+                out.push((name, s.field.clone(), (target.clone(), key.clone())));
+            }
+        }
+        out
+    }
+
+    fn rewrite_entry(
+        &mut self,
+        c: &mut Value,
+        carrier: &Carrier,
+        context: &str,
+        at: &Place,
+        report: &mut Report,
+    ) {
+        let entry = &mut c["env"][carrier.entry];
         let env_name = entry["name"].as_str().unwrap_or("").to_string();
-        let new_entry = self.wiring.entry(context, &env_name, &c.key);
+        let new_entry = self.wiring.entry(context, &env_name, &carrier.field);
         if *entry == new_entry {
             return;
         }
-        let before = EnvSource::of(entry);
+        let before = EnvSource::of(entry).describe();
+        if let Some(from) = &carrier.from {
+            self.found.moved.insert(from.clone());
+        }
+        let snapshot = new_entry.clone();
+        *entry = new_entry;
+        self.record(
+            at,
+            &env_name,
+            &carrier.field,
+            carrier.because,
+            &before,
+            &snapshot,
+            report,
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        at: &Place,
+        env: &str,
+        field: &str,
+        because: Because,
+        before: &str,
+        new_entry: &Value,
+        report: &mut Report,
+    ) {
+        if report.brief {
+            return;
+        }
         let after = match (
-            EnvSource::of(&new_entry),
+            EnvSource::of(new_entry),
             new_entry.get("value").and_then(Value::as_str),
         ) {
             (EnvSource::Literal, Some(path)) => format!("file {path}"),
             (source, _) => source.describe(),
         };
-        if let Some((from, key)) = before.object_key() {
-            if EnvSource::of(&new_entry).object_key() != Some((from.clone(), key)) {
-                self.found.moved.insert(Moved {
-                    from,
-                    key: key.to_string(),
-                });
-            }
-        }
-        if !self.report.brief {
-            self.report.env_changes.push(EnvChange {
-                at: Located::from(place),
-                container: container_name,
-                env: env_name,
-                key: c.key.clone(),
-                because: c.because.describe().to_string(),
-                before: before.describe(),
-                after,
-            });
-        }
-        *entry = new_entry;
+        report.env_changes.push(EnvChange {
+            at: Located::from(at),
+            container: at.container.clone().unwrap_or_default(),
+            env: env.to_string(),
+            key: field.to_string(),
+            because: because.describe().to_string(),
+            before: before.to_string(),
+            after,
+        });
     }
 }
 
-/// Keys that some targeted entry of a document reads by reference (or already from its
-/// injector file): a
-/// literal entry that only shares the key's name is then a different setting, such as the
-/// dataservice's own `PORT` beside the gateway's `PORT` key.
-pub fn wired_by_reference(
-    value: &Value,
-    keys: &KeySet,
+/// A literal's text as Kubernetes would read it (a number or a bool the chart left unquoted).
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Selected secrets that no targeted env entry carries.
+pub fn uncarried_warnings(selection: &Selection, carried: &BTreeSet<String>, report: &mut Report) {
+    for s in &selection.selected {
+        if !carried.contains(&s.field) {
+            report.warnings.push(format!(
+                "key {} is not carried by any env entry of the targeted workloads",
+                if s.field == s.key {
+                    s.key.clone()
+                } else {
+                    format!("{} (field {})", s.key, s.field)
+                }
+            ));
+        }
+    }
+}
+
+/// Fields some targeted entry of the stream already carries the mode's way (a second run): a
+/// literal named like such a key is then not the only carrier, as if read by reference.
+pub fn wired_fields(
+    docs: &[Document<'_>],
     targets: &Targets,
     wiring: &dyn Wiring,
 ) -> BTreeSet<String> {
-    let mut wired = BTreeSet::new();
-    for obj in objects(value) {
-        let Some(pod) = pod_template(obj).filter(|_| selected(targets, obj)) else {
-            continue;
-        };
-        let context = wiring.pod_context(pod);
-        for c in find_carriers(pod, keys, targets, &context) {
-            if matches!(c.because, Carried::ByReference | Carried::ByFile) {
-                wired.insert(c.key);
-            }
-        }
-    }
-    wired
-}
-
-fn find_carriers(pod: &Value, keys: &KeySet, targets: &Targets, files_dir: &str) -> Vec<Carrier> {
-    let files_dir = Some(files_dir).filter(|d| !d.is_empty());
-    let mut found = Vec::new();
-    for (list, container, c) in targeted_containers(pod, targets) {
-        for (entry, e) in items(c, "/env").enumerate() {
-            if let Some((key, because)) = keys.carried(e, files_dir) {
-                found.push(Carrier {
-                    list,
-                    container,
-                    entry,
-                    key,
-                    because,
-                });
-            }
-        }
-    }
-    found
-}
-
-/// The Secrets and ConfigMaps a stream renders, with their keys (for [`env_from_warnings`]).
-pub fn chart_objects(docs: &[Document<'_>]) -> Vec<(ObjectRef, Vec<String>)> {
-    docs.iter()
-        .flat_map(|d| d.value.iter().flat_map(objects))
-        .filter_map(|obj| ObjectRef::of(obj).map(|r| (r, crate::prune::data_keys(obj))))
-        .collect()
-}
-
-/// Keys that reach a targeted container of one document through `envFrom`, which cannot be
-/// rewritten per entry.
-pub fn env_from_warnings(
-    doc: &Document<'_>,
-    chart_objects: &[(ObjectRef, Vec<String>)],
-    keys: &KeySet,
-    targets: &Targets,
-) -> Vec<String> {
-    let mut warnings = Vec::new();
-    let base = doc.place();
-    for obj in doc.value.iter().flat_map(objects) {
-        if !selected(targets, obj) {
-            continue;
-        }
-        let Some(pod) = pod_template(obj) else {
-            continue;
-        };
-        let place = object_place(&base, obj);
-        for (_, _, c) in targeted_containers(pod, targets) {
-            let cname = c.get("name").and_then(Value::as_str).unwrap_or("");
-            let explicit: Vec<&str> = items(c, "/env")
-                .filter_map(|e| e.get("name").and_then(Value::as_str))
-                .collect();
-            for from in items(c, "/envFrom") {
-                let Some(target) = ObjectRef::of_env_from(from) else {
-                    continue;
-                };
-                let prefix = from.get("prefix").and_then(Value::as_str).unwrap_or("");
-                for (_, data) in chart_objects.iter().filter(|(r, _)| *r == target) {
-                    for k in data.iter().filter(|k| keys.contains(k)) {
-                        if !explicit.contains(&format!("{prefix}{k}").as_str()) {
-                            warnings.push(format!(
-                                "{place}: container '{cname}': key {k} reaches it through envFrom {} '{}', which vaultwire cannot rewrite per entry; the key still comes from there",
-                                target.kind, target.name
-                            ));
-                        }
-                    }
+    let mut out = BTreeSet::new();
+    for doc in docs {
+        for obj in doc.value.iter().flat_map(crate::workload::objects) {
+            let Some(pod) = crate::workload::pod_template(obj).filter(|_| selected(targets, obj))
+            else {
+                continue;
+            };
+            let context = wiring.pod_context(pod);
+            for list in CONTAINER_LISTS {
+                for c in crate::workload::items(pod, &format!("/spec/{list}"))
+                    .filter(|c| crate::workload::container_selected(targets, c))
+                {
+                    out.extend(
+                        crate::workload::items(c, "/env")
+                            .filter_map(|e| wiring.wired_field(&context, e)),
+                    );
                 }
             }
         }
     }
-    warnings
-}
-
-/// Listed keys that no targeted env entry carries.
-pub fn uncarried_warnings(keys: &KeySet, carried: &BTreeSet<String>, report: &mut Report) {
-    for k in &keys.keys {
-        if !carried.contains(k) {
-            report.warnings.push(format!(
-                "key {k} is not carried by any env entry of the targeted workloads"
-            ));
-        }
-    }
+    out
 }

@@ -15,7 +15,8 @@ use crate::report::{AnnotationChange, Located, Report};
 use crate::vault::{legal_annotation_name, secret_names, VaultPath, PREFIX};
 
 pub struct InjectorFiles {
-    pub path: VaultPath,
+    /// The Vault path of each field.
+    pub paths: BTreeMap<String, VaultPath>,
     pub role: Option<String>,
     /// Configured directory; `None` follows the pod's own `secret-volume-path`.
     pub volume_path: Option<String>,
@@ -28,7 +29,7 @@ pub struct InjectorFiles {
 
 impl InjectorFiles {
     pub fn new(
-        path: VaultPath,
+        paths: BTreeMap<String, VaultPath>,
         role: Option<String>,
         volume_path: Option<String>,
         keys: &[String],
@@ -51,7 +52,7 @@ impl InjectorFiles {
             full_extra.push((key, v.clone()));
         }
         Ok(InjectorFiles {
-            path,
+            paths,
             role,
             volume_path: volume_path.map(|p| p.trim_end_matches('/').to_string()),
             names: secret_names(keys),
@@ -90,13 +91,14 @@ impl InjectorFiles {
         }
         for key in keys {
             let n = &self.names[key];
+            let path = &self.paths[key];
             wanted.push((
                 format!("{PREFIX}agent-inject-secret-{n}"),
-                self.path.api_path.clone(),
+                path.api_path.clone(),
             ));
             wanted.push((
                 format!("{PREFIX}agent-inject-template-{n}"),
-                self.path.template(key),
+                path.template(key),
             ));
             wanted.push((format!("{PREFIX}agent-inject-file-{n}"), key.clone()));
             wanted.push((
@@ -127,8 +129,20 @@ impl Wiring for InjectorFiles {
         })
     }
 
-    fn entry(&self, dir: &str, env_name: &str, key: &str) -> Value {
-        json!({"name": env_name, "value": format!("{dir}/{key}")})
+    fn entry(&self, dir: &str, env_name: &str, field: &str) -> Value {
+        json!({"name": env_name, "value": format!("{dir}/{field}")})
+    }
+
+    fn wired_field(&self, dir: &str, entry: &Value) -> Option<String> {
+        if entry.get("valueFrom").is_some() {
+            return None;
+        }
+        let file = entry
+            .get("value")?
+            .as_str()?
+            .strip_prefix(dir)?
+            .strip_prefix('/')?;
+        self.paths.contains_key(file).then(|| file.to_string())
     }
 
     fn finish_pod(
@@ -167,6 +181,17 @@ impl Wiring for InjectorFiles {
                     }
                 }
                 Some(Value::String(old)) if *old == value => {}
+                Some(old) if !old.is_string() => {
+                    return Err(Error::new(
+                        ErrorKind::Input,
+                        format!(
+                            "annotation {key} is {}, not a string: annotation values must be strings (quote it in the chart's values: \"{}\")",
+                            kind_of_value(old),
+                            scalar_text(old)
+                        ),
+                    )
+                    .at(place.clone()));
+                }
                 Some(old) => {
                     if !self.force {
                         let shown = if key.contains("agent-inject-template-") {
@@ -194,6 +219,17 @@ impl Wiring for InjectorFiles {
             }
         }
         Ok(())
+    }
+}
+
+fn kind_of_value(v: &Value) -> &'static str {
+    match v {
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::Null => "null",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+        Value::String(_) => "a string",
     }
 }
 

@@ -20,8 +20,15 @@ impl Wiring for SyncedSecret {
         String::new()
     }
 
-    fn entry(&self, _context: &str, env_name: &str, key: &str) -> Value {
-        json!({"name": env_name, "valueFrom": {"secretKeyRef": {"name": self.secret, "key": key}}})
+    fn entry(&self, _context: &str, env_name: &str, field: &str) -> Value {
+        json!({"name": env_name, "valueFrom": {"secretKeyRef": {"name": self.secret, "key": field}}})
+    }
+
+    fn wired_field(&self, _context: &str, entry: &Value) -> Option<String> {
+        let r = entry.pointer("/valueFrom/secretKeyRef")?;
+        (r.get("name").and_then(Value::as_str) == Some(self.secret.as_str()))
+            .then(|| r.get("key").and_then(Value::as_str).map(str::to_string))
+            .flatten()
     }
 
     fn finish_pod(

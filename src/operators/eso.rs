@@ -12,12 +12,9 @@ use crate::vault::VaultPath;
 pub const DEFAULT_STORE: &str = "vault-store";
 pub const DEFAULT_AUTH_MOUNT: &str = "kubernetes";
 
-pub fn resources(
-    config: &Config,
-    path: &VaultPath,
-    secret: &str,
-    keys: &[String],
-) -> Vec<Resource> {
+/// `fields`: each field of the synced Secret with the Vault path it lives at (the store's
+/// mount is the first field's).
+pub fn resources(config: &Config, secret: &str, fields: &[(String, VaultPath)]) -> Vec<Resource> {
     let eso = &config.operators.external_secrets;
     let api = format!(
         "external-secrets.io/{}",
@@ -25,9 +22,9 @@ pub fn resources(
     );
     let store_name = eso.store.name.as_deref().unwrap_or(DEFAULT_STORE);
     let store_kind = eso.store.kind.as_deref().unwrap_or("ClusterSecretStore");
-    let data: Vec<Value> = keys
+    let data: Vec<Value> = fields
         .iter()
-        .map(|k| json!({"secretKey": k, "remoteRef": {"key": path.secret, "property": k}}))
+        .map(|(k, path)| json!({"secretKey": k, "remoteRef": {"key": path.secret, "property": k}}))
         .collect();
     let mut out = vec![Resource::new(
         "externalsecret.yaml",
@@ -43,7 +40,7 @@ pub fn resources(
             }
         }),
     )];
-    if eso.store.create {
+    if let (true, Some((_, path))) = (eso.store.create, fields.first()) {
         let mut kubernetes = json!({
             "mountPath": config.vault.auth_mount.as_deref().unwrap_or(DEFAULT_AUTH_MOUNT),
             "role": config.vault.role.as_deref().unwrap_or_default(),

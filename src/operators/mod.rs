@@ -44,22 +44,42 @@ pub struct Wired {
 }
 
 /// Everything the operators need, from the config, the Vault path and what the rewrite found.
+/// `fields`: each field of the synced Secret with the Vault path it lives at.
 pub fn resources(
     config: &Config,
-    path: &VaultPath,
-    keys: &[String],
+    fields: &[(String, VaultPath)],
     wired: &[Wired],
-) -> Vec<Resource> {
+) -> Result<Vec<Resource>> {
     let secret = config.existing_secret.as_deref().unwrap_or_default();
     let mut out = Vec::new();
     let ops = &config.operators;
     if ops.external_secrets.enabled {
-        out.extend(eso::resources(config, path, secret, keys));
+        if let Some((_, first)) = fields.first() {
+            if let Some((f, p)) = fields
+                .iter()
+                .find(|(_, p)| p.mount != first.mount || p.kv_version != first.kv_version)
+            {
+                return Err(Error::config(format!(
+                    "field {f} lives in Vault mount '{}', the others in '{}': one ExternalSecret store reads one KV mount",
+                    p.mount, first.mount
+                )));
+            }
+        }
+        out.extend(eso::resources(config, secret, fields));
     }
     if ops.vault_secrets_operator.enabled {
-        out.extend(vso::resources(config, path, secret, keys, wired));
+        let mut paths: Vec<&VaultPath> = fields.iter().map(|(_, p)| p).collect();
+        paths.dedup();
+        let [path] = paths.as_slice() else {
+            return Err(Error::config(format!(
+                "the keys live at {} Vault paths, and a VaultStaticSecret syncs one path into its Secret: use --eso, or one path",
+                paths.len()
+            )));
+        };
+        let keys: Vec<String> = fields.iter().map(|(f, _)| f.clone()).collect();
+        out.extend(vso::resources(config, path, secret, &keys, wired));
     }
-    out
+    Ok(out)
 }
 
 /// How the stream names template files: Helm 4 annotates every document, Helm 3 writes
@@ -140,6 +160,7 @@ pub fn place(
                     .at(doc.place()));
                 }
                 doc.value = Some(r.value);
+                doc.touched = true;
             }
         }
     }

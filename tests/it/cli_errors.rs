@@ -145,8 +145,8 @@ fn missing_settings_are_named() {
             .contains("not a valid Kubernetes name")
     );
     assert!(
-        fails(&["-m", "partial", "--secret", "s", "-k", "a/b"], "", 2)
-            .contains("not a valid Secret key")
+        fails(&["-m", "partial", "--secret", "s", "-k", "a/b/c"], "", 2)
+            .contains("more than one '/'")
     );
 }
 

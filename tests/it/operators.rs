@@ -199,14 +199,19 @@ spec:
           secretName: portkey-gateway-env
           items: [{key: TLS_CERT, path: tls.crt}]
 ";
-    let cfg = config(
-        "operators: {externalSecrets: {enabled: true}, vaultSecretsOperator: {enabled: true}}\n",
-    );
+    let cfg = config("operators: {externalSecrets: {enabled: true}}\n");
     let out = vaultwire::run(stream, &cfg).unwrap();
     let d = docs(&out.stream);
     let es = find(&d, "ExternalSecret");
     let keys = strings(&es["spec"]["data"], "secretKey");
     assert_eq!(keys, ["PORTKEY_CLIENT_AUTH", "PORT", "TLS_CERT"]);
+    // One operator at a time owns the synced Secret.
+    let vso = vaultwire::run(
+        stream,
+        &config("operators: {vaultSecretsOperator: {enabled: true}}\n"),
+    )
+    .unwrap();
+    let d = docs(&vso.stream);
     let vss = find(&d, "VaultStaticSecret");
     assert_eq!(
         vss["spec"]["destination"]["transformation"]["includes"],

@@ -78,8 +78,15 @@ fn env_yaml(env: &[(String, Source)], indent: &str) -> String {
                 } else {
                     "configMapKeyRef"
                 };
+                // A Secret and a ConfigMap of one name holding one key would be two secrets
+                // under one bare key (refused as ambiguous): the ConfigMap has a name of its own.
+                let object = if field == "secretKeyRef" {
+                    "app-config"
+                } else {
+                    "app-settings"
+                };
                 out.push_str(&format!(
-                    "{indent}  valueFrom:\n{indent}    {field}:\n{indent}      name: app-config\n{indent}      key: {}\n",
+                    "{indent}  valueFrom:\n{indent}    {field}:\n{indent}      name: {object}\n{indent}      key: {}\n",
                     q(k)
                 ));
             }
@@ -157,7 +164,7 @@ fn split(s: &str) -> Vec<String> {
 fn config(mode: Mode) -> Config {
     let mut c = Config {
         mode: Some(mode),
-        keys: KEYS.iter().map(|s| s.to_string()).collect(),
+        keys: KEYS.iter().map(|s| (*s).into()).collect(),
         existing_secret: Some("vault-synced".into()),
         ..Config::default()
     };
@@ -174,7 +181,17 @@ proptest! {
                          mode in prop::sample::select(vec![Mode::Partial, Mode::Mount, Mode::Full])) {
         let input = stream(&docs, helm4, crlf);
         let cfg = config(mode);
-        let out = vaultwire::run(&input, &cfg).expect("generated streams are valid");
+        let out = match vaultwire::run(&input, &cfg) {
+            Ok(out) => out,
+            // A key read from the Secret and from the ConfigMap is two secrets under one bare
+            // key: refused, never merged (tests/it/references.rs covers the message).
+            Err(e) if e.message().contains("one Vault field would merge") => {
+                let two_kinds = input.contains("secretKeyRef") && input.contains("configMapKeyRef");
+                prop_assert!(two_kinds || e.message().contains("literal env entries named"), "{}", e);
+                return Ok(());
+            }
+            Err(e) => panic!("generated streams are valid: {e}"),
+        };
         // idempotent
         let again = vaultwire::run(&out.stream, &cfg).expect("output is valid");
         prop_assert_eq!(&again.stream, &out.stream);

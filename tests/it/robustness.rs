@@ -270,6 +270,9 @@ fn config_values(input: &str) -> (BTreeSet<String>, Vec<String>) {
             t.len() >= 6
                 && !t.starts_with('/')
                 && !matches!(t.to_ascii_lowercase().as_str(), "true" | "false")
+                // vaultwire's own vocabulary ("plaintext-copy", "plaintext keys removed"):
+                // sentry's Kafka security protocol is literally "plaintext".
+                && !matches!(t.to_ascii_lowercase().as_str(), "plaintext")
                 && t.parse::<f64>().is_err()
                 && !structural.contains(&t.to_lowercase())
         })

@@ -1,6 +1,7 @@
 //! Streams in every shape a renderer may produce: Lists, CRLF, a BOM, flow style, anchors,
 //! comment-only and non-Kubernetes documents, YAML 1.1 look-alike strings.
 
+use crate::support;
 use vaultwire::{Config, ErrorKind, Mode};
 
 fn partial() -> Config {
@@ -211,47 +212,55 @@ fn a_literal_named_like_a_referenced_key_is_another_setting() {
         "valueFrom: {secretKeyRef: {name: cfg, key: PORT}}",
         "value: \"8787\"",
     );
-    let out = vaultwire::run(&literal, &partial_with(&["PORT"])).unwrap();
-    assert_eq!(out.report.env_changes.len(), 2);
+    let err = vaultwire::run(&literal, &partial_with(&["PORT"])).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Input);
     assert!(
-        out.report
-            .warnings
-            .iter()
-            .any(|w| w.contains("different literal values")),
-        "{:?}",
-        out.report.warnings
+        err.message().contains("2 different values")
+            && err.message().contains("Deployment 'gateway'")
+            && err.message().contains("Deployment 'dataservice'")
+            && !err.message().contains("8081"),
+        "{err}"
     );
 }
 
 fn partial_with(keys: &[&str]) -> Config {
     Config {
-        keys: keys.iter().map(|k| k.to_string()).collect(),
+        keys: keys.iter().map(|k| (*k).into()).collect(),
         ..partial()
     }
 }
 
 #[test]
-fn keys_that_arrive_through_env_from_are_warned_about_and_kept() {
-    let input = "---\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {DB_PASSWORD: x, OTHER: y}\n---\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        envFrom:\n        - configMapRef: {name: cfg}\n        env:\n        - name: DB_USER\n          valueFrom: {configMapKeyRef: {name: cfg, key: OTHER}}\n";
+fn keys_that_arrive_through_env_from_get_an_explicit_entry_and_leave_the_source() {
+    let input = "---\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {DB_PASSWORD: x, OTHER: other}\n---\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        envFrom:\n        - configMapRef: {name: cfg}\n        env:\n        - name: DB_USER\n          valueFrom: {configMapKeyRef: {name: cfg, key: OTHER}}\n";
     let out = vaultwire::run(input, &partial()).unwrap();
-    let w = out.report.warnings.join("\n");
-    assert!(
-        w.contains("Deployment 'd'")
-            && w.contains("container 'c'")
-            && w.contains("DB_PASSWORD")
-            && w.contains("envFrom ConfigMap 'cfg'"),
-        "{w}"
-    );
+    let docs: Vec<serde_json::Value> = support::read_stream(&out.stream)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.value)
+        .collect();
+    let env = &docs[1]["spec"]["template"]["spec"]["containers"][0]["env"];
     assert_eq!(
-        out.stream, input,
-        "nothing to rewrite per entry, and the ConfigMap is still read whole"
+        env[0],
+        serde_json::json!({"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "synced", "key": "DB_PASSWORD"}}}),
+        "an explicit entry at the head wins over envFrom"
     );
-    let mut strict = partial();
-    strict.strict = true;
+    assert_eq!(env[1]["name"], "DB_USER");
     assert_eq!(
-        vaultwire::run(input, &strict).unwrap_err().kind(),
-        ErrorKind::Strict
+        docs[0]["data"],
+        serde_json::json!({"OTHER": "other"}),
+        "the key left the ConfigMap: the envFrom that read it is overridden"
     );
+    assert!(out.report.warnings.is_empty(), "{:?}", out.report.warnings);
+    // A second envFrom source that holds the name later decides the value: left alone.
+    let shadowed = input.replace(
+        "        - configMapRef: {name: cfg}\n",
+        "        - configMapRef: {name: cfg}\n        - configMapRef: {name: cfg2}\n",
+    ) + "---\nkind: ConfigMap\nmetadata: {name: cfg2}\ndata: {DB_PASSWORD: z}\n";
+    let out = vaultwire::run(&shadowed, &partial_with(&["cfg/DB_PASSWORD"])).unwrap();
+    assert!(!out.stream.contains("name: synced"), "{}", out.stream);
+    // and a bare key held by both is two secrets: refused
+    assert!(vaultwire::run(&shadowed, &partial()).is_err());
 }
 
 /// Workloads are wired one at a time; a literal `PORT` met before the entry that reads key

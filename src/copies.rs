@@ -1,0 +1,139 @@
+//! Copies of a moved value elsewhere in the output: another Secret or ConfigMap key, an
+//! annotation, any string field. Each is a `plaintext-copy` warning naming the document and
+//! the field, never the value. Documents vaultwire did not read are searched line by line
+//! first (linear) and read only when a line holds a moved value.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+
+use crate::document::{object_place, Document};
+use crate::objects::{decode, ObjectRef};
+use crate::report::{Located, PlaintextCopy};
+use crate::selection::secret_like_value;
+use crate::workload::{kind_of, objects};
+
+/// The values to look for: value -> whose it is (`Secret 'db'/password`).
+pub struct Moved<'a> {
+    values: HashMap<&'a str, String>,
+    /// (object, key) whose own entry is not a copy (kept for a reader).
+    own: HashSet<(ObjectRef, String)>,
+}
+
+/// Values this short, or flags and numbers, match too much to be called copies.
+pub const MIN_COPY_LEN: usize = 6;
+
+impl<'a> Moved<'a> {
+    pub fn new(
+        values: impl IntoIterator<Item = (&'a str, String)>,
+        own: HashSet<(ObjectRef, String)>,
+    ) -> Self {
+        let values = values
+            .into_iter()
+            .filter(|(v, _)| v.len() >= MIN_COPY_LEN && secret_like_value(v))
+            .collect();
+        Moved { values, own }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Every copy in the stream as it will be written.
+    pub fn find(&self, docs: &[Document<'_>]) -> Vec<PlaintextCopy> {
+        let mut out = Vec::new();
+        if self.is_empty() {
+            return out;
+        }
+        for doc in docs.iter().filter(|d| !d.dropped) {
+            match &doc.value {
+                Some(v) => self.document(doc, v, &mut out),
+                None if doc.chunk.is_blank() || !self.text_may_hold(doc.chunk.body) => {}
+                None => match crate::yaml::parse(doc.chunk.body) {
+                    Ok(v) => self.document(doc, &v, &mut out),
+                    Err(_) => out.push(PlaintextCopy {
+                        at: Located::from(&doc.place()),
+                        field: "(a document that does not parse)".into(),
+                        of: "a moved key".into(),
+                    }),
+                },
+            }
+        }
+        out
+    }
+
+    fn text_may_hold(&self, body: &str) -> bool {
+        body.lines().any(|line| {
+            let t = line.trim().trim_start_matches("- ");
+            let after = t.split_once(": ").map(|(_, v)| v).unwrap_or(t);
+            [t, after]
+                .iter()
+                .map(|s| s.trim().trim_matches(['"', '\'']))
+                .any(|s| self.values.contains_key(s))
+        })
+    }
+
+    fn document(&self, doc: &Document<'_>, value: &Value, out: &mut Vec<PlaintextCopy>) {
+        let base = doc.place();
+        for obj in objects(value) {
+            let at = Located::from(&object_place(&base, obj));
+            let this = ObjectRef::of(obj);
+            let secret = kind_of(obj) == "Secret";
+            let Some(map) = obj.as_object() else { continue };
+            for (k, v) in map {
+                if matches!(k.as_str(), "data" | "stringData") && this.is_some() {
+                    let Some(data) = v.as_object() else { continue };
+                    for (key, x) in data {
+                        let Some(text) = x.as_str() else { continue };
+                        let plain = if secret && k == "data" {
+                            decode(text)
+                        } else {
+                            Some(text.to_string())
+                        };
+                        let Some(of) = plain.as_deref().and_then(|p| self.values.get(p)) else {
+                            continue;
+                        };
+                        if this
+                            .as_ref()
+                            .is_some_and(|o| self.own.contains(&(o.clone(), key.clone())))
+                        {
+                            continue;
+                        }
+                        out.push(PlaintextCopy {
+                            at: at.clone(),
+                            field: format!("{k}.{key}"),
+                            of: of.clone(),
+                        });
+                    }
+                } else {
+                    self.walk(v, k, &at, out);
+                }
+            }
+        }
+    }
+
+    fn walk(&self, v: &Value, path: &str, at: &Located, out: &mut Vec<PlaintextCopy>) {
+        match v {
+            Value::String(s) => {
+                if let Some(of) = self.values.get(s.as_str()) {
+                    out.push(PlaintextCopy {
+                        at: at.clone(),
+                        field: path.to_string(),
+                        of: of.clone(),
+                    });
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    self.walk(x, &format!("{path}[{i}]"), at, out);
+                }
+            }
+            Value::Object(m) => {
+                for (k, x) in m {
+                    self.walk(x, &format!("{path}.{k}"), at, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
