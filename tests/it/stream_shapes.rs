@@ -305,3 +305,68 @@ fn brief_and_detailed_runs_write_the_same_stream() {
     assert!(brief.report.env_changes.is_empty() && brief.report.patches.is_empty());
     assert!(!detailed.report.env_changes.is_empty() && !detailed.report.patches.is_empty());
 }
+
+fn deployment(name: &str, env: &str) -> String {
+    format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        env:\n        - name: {env}\n          value: x\n")
+}
+
+/// Every document of a stream parses, each with the directives before its `---`.
+fn each_document_parses(stream: &str) {
+    for chunk in vaultwire::stream::split(stream).chunks {
+        if !chunk.is_blank() {
+            if let Err(e) = vaultwire::yaml::parse(&chunk.document()) {
+                panic!("{}: {}\n{stream}", e.message, chunk.raw());
+            }
+        }
+    }
+}
+
+/// `%YAML` before a `---` belongs to the document that `---` opens: it is read with it and
+/// written before it, also when nothing ended the document before (no `...`).
+#[test]
+fn a_yaml_directive_stays_with_its_document() {
+    let input = format!(
+        "{}%YAML 1.1\n---\n{}",
+        deployment("a", "DB_PASSWORD"),
+        deployment("b", "DB_PASSWORD")
+    );
+    let out = vaultwire::run(&input, &partial()).unwrap();
+    assert_eq!(out.report.env_changes.len(), 2, "{}", out.stream);
+    let (first, second) = out
+        .stream
+        .split_once("%YAML 1.1\n---\n")
+        .expect(&out.stream);
+    assert!(synced_ref(first) && synced_ref(second), "{}", out.stream);
+    each_document_parses(&out.stream);
+    // untouched documents keep their bytes, the directive with them
+    let untouched = format!(
+        "%YAML 1.1\n---\n{}%YAML 1.1\n# a comment\n--- {{apiVersion: v1, kind: Secret, metadata: {{name: s}}}}\n...\n%YAML 1.2\n---\n{}",
+        deployment("a", "OTHER"),
+        deployment("b", "OTHER")
+    );
+    let out = vaultwire::run(&untouched, &partial()).unwrap();
+    assert_eq!(out.stream, untouched);
+}
+
+/// `%TAG` likewise: a document using its handle is read with it.
+#[test]
+fn a_tag_directive_stays_with_its_document() {
+    let tagged = deployment("b", "DB_PASSWORD").replace("name: b", "name: !e!name b");
+    let directive = "%TAG !e! tag:example.com,2000:\n---\n";
+    let input = format!(
+        "{}{directive}{tagged}---\n{}",
+        deployment("a", "DB_PASSWORD"),
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n"
+    );
+    let out = vaultwire::run(&input, &partial()).unwrap();
+    assert_eq!(out.report.env_changes.len(), 2, "{}", out.stream);
+    assert_eq!(out.report.env_changes[1].at.name, "b");
+    let (_, second) = out.stream.split_once(directive).expect(&out.stream);
+    assert!(synced_ref(second), "{}", out.stream);
+    each_document_parses(&out.stream);
+    let untouched = input.replace("DB_PASSWORD", "OTHER");
+    assert_eq!(
+        vaultwire::run(&untouched, &partial()).unwrap().stream,
+        untouched
+    );
+}
