@@ -2,6 +2,12 @@
 //!
 //! YAML 1.1 octals (`0644`) read as numbers as Kubernetes reads them; strings that a YAML 1.1
 //! reader would turn into something else (`"on"`, `"yes"`, `"0644"`, `"~"`) are written quoted.
+//!
+//! Mapping keys: a null key, or a sequence or mapping as a key, is an error (Kubernetes objects
+//! have string keys). Any other scalar key is read as its text, the way sigs.k8s.io/yaml turns
+//! non-string keys into strings: `1: a` and `true: b` give the keys `"1"` and `"true"`, as they
+//! do in Kubernetes. A number key in another spelling keeps it (`0x10: a` gives `"0x10"` where
+//! Kubernetes would read `"16"`), and a rewritten document writes such a key quoted.
 
 use serde_json::Value;
 
@@ -25,14 +31,13 @@ pub(crate) fn options() -> serde_saphyr::Options {
     options
 }
 
-/// The budget breach behind a parse error, through the alias and snippet wrappers.
-fn breach(mut e: &serde_saphyr::Error) -> Option<&serde_saphyr::budget::BudgetBreach> {
+/// The error itself, through the alias and snippet wrappers.
+fn innermost(mut e: &serde_saphyr::Error) -> &serde_saphyr::Error {
     loop {
         match e {
-            serde_saphyr::Error::Budget { breach, .. } => return Some(breach),
             serde_saphyr::Error::AliasError { error, .. }
             | serde_saphyr::Error::WithSnippet { error, .. } => e = error,
-            _ => return None,
+            _ => return e,
         }
     }
 }
@@ -41,30 +46,42 @@ pub fn parse(text: &str) -> Result<Value, ParseError> {
     serde_saphyr::from_str_with_options::<Value>(text, options()).map_err(|e| {
         let e = e.without_snippet();
         let line = e.location().map(|l| l.line());
-        if let Some(b) = breach(e) {
-            return ParseError {
-                message: crate::limits::describe(b),
-                line,
-            };
-        }
-        // The rendered message ends with "at line L, column C"; the caller places the line itself.
-        let message = e.to_string();
-        let message = match message.rfind(" at line ") {
-            Some(i) => message[..i].to_string(),
-            None => message,
-        };
-        // serde-saphyr's advice to its own callers means nothing to a user.
-        let message = match message.find(", set DuplicateKeyPolicy") {
-            Some(i) => message[..i].to_string(),
-            None => message,
-        };
-        let message = if message.contains("recursion limit exceeded") {
-            crate::limits::depth_message()
-        } else {
-            message
+        let message = match innermost(e) {
+            serde_saphyr::Error::Budget { breach, .. } => crate::limits::describe(breach),
+            // A `serde_json::Value` reads its keys, and only its keys, as strings: these two are
+            // keys that are no strings, in serde's words ("cannot deserialize null into
+            // string", "expected string scalar").
+            serde_saphyr::Error::NullIntoString { .. } => {
+                "a mapping key is null: Kubernetes objects need string keys".to_string()
+            }
+            serde_saphyr::Error::Unexpected {
+                expected: "string scalar",
+                ..
+            } => "a mapping key is a sequence or a mapping: Kubernetes objects need string keys"
+                .to_string(),
+            _ => describe(e),
         };
         ParseError { message, line }
     })
+}
+
+fn describe(e: &serde_saphyr::Error) -> String {
+    // The rendered message ends with "at line L, column C"; the caller places the line itself.
+    let message = e.to_string();
+    let message = match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message,
+    };
+    // serde-saphyr's advice to its own callers means nothing to a user.
+    let message = match message.find(", set DuplicateKeyPolicy") {
+        Some(i) => message[..i].to_string(),
+        None => message,
+    };
+    if message.contains("recursion limit exceeded") {
+        crate::limits::depth_message()
+    } else {
+        message
+    }
 }
 
 pub fn to_string(value: &Value) -> String {
@@ -94,6 +111,31 @@ mod tests {
     #[test]
     fn legacy_octal_reads_as_kubernetes_does() {
         assert_eq!(parse("mode: 0644\n").unwrap()["mode"], 420);
+    }
+
+    #[test]
+    fn keys_that_are_no_strings() {
+        for (src, line, what) in [
+            ("~: 1\n", 1, "null"),
+            ("null: 1\n", 1, "null"),
+            ("a:\n  ? \n  : 1\n", 3, "null"),
+            ("a:\n  b: 1\n  [x]: 1\n", 3, "a sequence or a mapping"),
+            ("? {a: 1}\n: 1\n", 1, "a sequence or a mapping"),
+            ("? : x\n", 1, "a sequence or a mapping"),
+        ] {
+            let err = parse(src).unwrap_err();
+            assert_eq!(
+                err.message,
+                format!("a mapping key is {what}: Kubernetes objects need string keys"),
+                "{src:?}"
+            );
+            assert_eq!(err.line, Some(line), "{src:?}");
+        }
+        let v = parse("1: a\ntrue: b\n0x10: c\n1.5: d\n").unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"1": "a", "true": "b", "0x10": "c", "1.5": "d"})
+        );
     }
 
     #[test]

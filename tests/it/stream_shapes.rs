@@ -370,3 +370,27 @@ fn a_tag_directive_stays_with_its_document() {
         untouched
     );
 }
+
+/// A key that is no string stops the run with one message that names the document.
+#[test]
+fn a_null_key_is_a_clear_error() {
+    for (key, what) in [
+        ("~", "null"),
+        ("null", "null"),
+        ("? [a, b]\n ", "a sequence or a mapping"),
+    ] {
+        let input = format!("{}---\n# Source: chart/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  {key}: x\n", deployment("a", "DB_PASSWORD"));
+        // the line after `data:`, where the key is
+        let line = input.lines().position(|l| l == "data:").unwrap() + 2;
+        let out = crate::support::run_vaultwire(
+            &["-m", "partial", "--secret", "synced", "-k", "DB_PASSWORD"],
+            &input,
+        );
+        assert_eq!(out.code, Some(1), "{}", out.stderr);
+        assert_eq!(out.stdout, "");
+        assert_eq!(
+            out.stderr,
+            format!("vaultwire: document 2 (chart/templates/cm.yaml, ConfigMap): invalid YAML at line {line}: a mapping key is {what}: Kubernetes objects need string keys\n")
+        );
+    }
+}
