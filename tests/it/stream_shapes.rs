@@ -394,3 +394,59 @@ fn a_null_key_is_a_clear_error() {
         );
     }
 }
+
+/// The text and style of the scalar that follows the scalar `key` in `yaml`.
+fn scalar_after(yaml: &str, key: &str) -> (String, serde_saphyr::granit_parser::ScalarStyle) {
+    use serde_saphyr::granit_parser::{Event, Parser};
+    let mut events = Parser::new_from_str(yaml).map(|e| e.unwrap().0);
+    while let Some(event) = events.next() {
+        if matches!(&event, Event::Scalar(k, ..) if k == key) {
+            if let Some(Event::Scalar(value, style, _, None)) = events.next() {
+                return (value.to_string(), style);
+            }
+        }
+    }
+    panic!("no scalar under {key}:\n{yaml}");
+}
+
+/// `.inf`, `.nan` and numbers beyond 64 bits stay numbers, as written, in a rewritten document.
+#[test]
+fn numbers_keep_their_type_and_text_in_a_rewritten_document() {
+    use serde_saphyr::granit_parser::ScalarStyle;
+    let numbers = [
+        ("inf", ".inf"),
+        ("ninf", "-.inf"),
+        ("nan", ".nan"),
+        ("big", "123456789012345678901234567890"),
+        ("huge", "1e400"),
+    ];
+    let mut input = deployment("a", "DB_PASSWORD").replace(
+        "spec:\n  template:",
+        "spec:\n  x-numbers:\n    quoted: \".inf\"\n    mode: 0644\n  template:",
+    );
+    for (key, token) in numbers {
+        input = input.replace(
+            "  x-numbers:\n",
+            &format!("  x-numbers:\n    {key}: {token}\n"),
+        );
+    }
+    let out = vaultwire::run(&input, &partial()).unwrap().stream;
+    assert!(synced_ref(&out), "{out}");
+    for (key, token) in numbers {
+        // a plain scalar of the same text: the same number, by YAML's core schema
+        assert_eq!(
+            scalar_after(&out, key),
+            (token.to_string(), ScalarStyle::Plain),
+            "{out}"
+        );
+    }
+    assert_eq!(
+        scalar_after(&out, "quoted"),
+        (".inf".to_string(), ScalarStyle::DoubleQuoted)
+    );
+    assert_eq!(
+        scalar_after(&out, "mode"),
+        ("420".to_string(), ScalarStyle::Plain),
+        "a legacy octal reads as Kubernetes reads it"
+    );
+}
