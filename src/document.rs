@@ -93,7 +93,7 @@ impl<'a> Document<'a> {
         let original = self
             .original
             .take()
-            .or_else(|| yaml::parse(self.chunk.body).ok());
+            .or_else(|| yaml::parse(&self.chunk.document()).ok());
         if let Some(original) = original.filter(|o| *o != value) {
             self.patch = at.map(|at| DocumentPatch {
                 at,
@@ -170,7 +170,7 @@ impl<'a> Document<'a> {
 }
 
 fn parse_chunk(index: usize, chunk: &Chunk<'_>) -> Result<Value> {
-    yaml::parse(chunk.body).map_err(|e| {
+    yaml::parse(&chunk.document()).map_err(|e| {
         let place = Place {
             document: Some(index),
             source: chunk.source(),
@@ -179,7 +179,7 @@ fn parse_chunk(index: usize, chunk: &Chunk<'_>) -> Result<Value> {
         };
         let line = e
             .line
-            .map(|l| format!(" at line {}", chunk.first_line + l as usize - 1))
+            .map(|l| format!(" at line {}", chunk.document_first_line() + l as usize - 1))
             .unwrap_or_default();
         Error::new(
             ErrorKind::Yaml,

@@ -1,6 +1,8 @@
 //! Splitting a rendered stream into documents and joining it back, keeping the exact bytes of
 //! every document vaultwire does not change.
 
+use std::borrow::Cow;
+
 /// The Helm 4 annotation that names each document's template file.
 pub const FILENAME_ANNOTATION: &str = "postrenderer.helm.sh/postrender-filename";
 
@@ -9,7 +11,9 @@ const BOM: &str = "\u{feff}";
 /// One document of the stream, as it stands in the input.
 #[derive(Debug, Clone, Copy)]
 pub struct Chunk<'a> {
-    /// The marker that opened it (`---\n`, `--- `, `...\n`), empty for a first document without one.
+    /// The marker that opened it (`---\n`, `--- `, `...\n`), empty for a first document without
+    /// one. YAML directives (`%YAML 1.1`, `%TAG ...`) belong to the document their `---` opens:
+    /// they are part of its marker (`%YAML 1.1\n---\n`), see [`Chunk::directives`].
     pub marker: &'a str,
     /// Everything after the marker up to the next marker.
     pub body: &'a str,
@@ -21,6 +25,37 @@ impl<'a> Chunk<'a> {
     /// The exact input bytes of this document.
     pub fn raw(&self) -> String {
         format!("{}{}", self.marker, self.body)
+    }
+
+    /// The directive lines before the `---` that opens the document (with any comment or blank
+    /// lines among them), empty for most documents.
+    pub fn directives(&self) -> &'a str {
+        if !self.marker.starts_with('%') {
+            return "";
+        }
+        // The `---` line is the marker's last line.
+        let last = self.marker.trim_end_matches(['\n', '\r']);
+        let end = last.rfind('\n').map_or(0, |i| i + 1);
+        &self.marker[..end]
+    }
+
+    /// The text to hand the YAML parser: the body, or, when the document has directives, the
+    /// directives, its `---` and the body (a `%TAG` handle means nothing without its directive).
+    pub fn document(&self) -> Cow<'a, str> {
+        if self.directives().is_empty() {
+            Cow::Borrowed(self.body)
+        } else {
+            Cow::Owned(self.raw())
+        }
+    }
+
+    /// The line of the input where [`Chunk::document`] starts.
+    pub fn document_first_line(&self) -> usize {
+        if self.directives().is_empty() {
+            self.first_line
+        } else {
+            self.first_line - self.marker.matches('\n').count()
+        }
     }
 
     /// True when the document holds nothing but blank lines and comments.
@@ -98,8 +133,22 @@ fn is_marker(line: &str) -> bool {
     l == "---" || l == "..." || l.starts_with("--- ") || l.starts_with("---\t")
 }
 
+/// A directive line (`%YAML 1.2`, `%TAG ! tag:example.com,2000:`, a reserved `%NAME`).
+fn is_directive(line: &str) -> bool {
+    line.strip_prefix('%')
+        .is_some_and(|rest| rest.starts_with(|c: char| !c.is_whitespace()))
+}
+
+fn is_comment_or_blank(line: &str) -> bool {
+    let t = line.trim();
+    t.is_empty() || t.starts_with('#')
+}
+
 /// Cuts the input on document markers at column 0. A marker line with content after `--- `
-/// keeps that content in the document it opens. After [`crate::limits::MAX_DOCUMENTS`]
+/// keeps that content in the document it opens. Directive lines right before a `---` (comments
+/// and blank lines may sit among them) go with the document that `---` opens, as part of its
+/// marker; YAML 1.2 wants a `...` before them when a document precedes, but a directive after a
+/// document without one is accepted all the same. After [`crate::limits::MAX_DOCUMENTS`]
 /// documents it stops cutting: the rest is one last chunk, which the reader refuses, so a
 /// storm of markers costs no more than one pass.
 pub fn split(input: &str) -> Stream<'_> {
@@ -112,15 +161,23 @@ pub fn split(input: &str) -> Stream<'_> {
     let mut body_start = 0;
     let mut body_line = 1;
     let mut offset = 0;
+    // Where the directive lines seen since the last content line begin.
+    let mut directives: Option<usize> = None;
     for (line_no, line) in (1..).zip(text.split_inclusive('\n')) {
         if chunks.len() >= crate::limits::MAX_DOCUMENTS {
             break;
         }
         if is_marker(line) {
-            if offset > 0 || !marker.is_empty() {
+            // Directives open a document only with `---`; before `...` they stay where they are
+            // (and fail to parse there, as they should).
+            let start = match directives.take() {
+                Some(start) if line.starts_with("---") => start,
+                _ => offset,
+            };
+            if start > 0 || !marker.is_empty() {
                 chunks.push(Chunk {
                     marker,
-                    body: &text[body_start..offset],
+                    body: &text[body_start..start],
                     first_line: body_line,
                 });
             }
@@ -130,13 +187,17 @@ pub fn split(input: &str) -> Stream<'_> {
             } else {
                 line.len()
             };
-            marker = &text[offset..offset + marker_len];
+            marker = &text[start..offset + marker_len];
             body_start = offset + marker_len;
             body_line = if marker_len == line.len() {
                 line_no + 1
             } else {
                 line_no
             };
+        } else if is_directive(line) {
+            directives.get_or_insert(offset);
+        } else if !is_comment_or_blank(line) {
+            directives = None;
         }
         offset += line.len();
     }
@@ -304,10 +365,49 @@ mod tests {
             "a: 1\n---\n\n---\n# only a comment\n...\n",
             "\u{feff}---\r\na: 1\r\n---\r\nb: 2\r\n",
             "--- {a: 1}\n--- !!map\nb: 2\n",
+            "%YAML 1.1\n---\na: 1\n",
+            "a: 1\n%YAML 1.1\n---\nb: 2\n",
+            "a: 1\n...\n%YAML 1.2\n%TAG !e! tag:example.com,2000:\n# c\n\n--- !e!x\nb: 2\n",
+            "---\r\na: 1\r\n%YAML 1.1\r\n---\r\nb: 2\r\n",
+            "a: 1\n%YAML 1.1\nb: 2\n...\n%TAG ! x\n...\n",
+            "%YAML 1.1\n",
         ] {
             let s = split(input);
             assert_eq!(join(s.bom, &originals(&s)), input, "{input:?}");
         }
+    }
+
+    #[test]
+    fn directives_open_the_document_of_their_marker() {
+        let s = split("a: 1\n# keep\n%YAML 1.1\n# among\n%TAG !e! tag:example.com,2000:\n---\nb: !e!x 2\n...\n%YAML 1.1\n--- {c: 3}\n");
+        let parts: Vec<_> = s.chunks.iter().map(|c| (c.marker, c.body)).collect();
+        assert_eq!(
+            parts,
+            [
+                ("", "a: 1\n# keep\n"),
+                (
+                    "%YAML 1.1\n# among\n%TAG !e! tag:example.com,2000:\n---\n",
+                    "b: !e!x 2\n"
+                ),
+                ("...\n", ""),
+                ("%YAML 1.1\n---", " {c: 3}\n"),
+            ]
+        );
+        let tagged = s.chunks[1];
+        assert_eq!(
+            tagged.directives(),
+            "%YAML 1.1\n# among\n%TAG !e! tag:example.com,2000:\n"
+        );
+        assert_eq!((tagged.first_line, tagged.document_first_line()), (7, 3));
+        assert_eq!(tagged.document(), tagged.raw());
+        let flow = s.chunks[3];
+        assert_eq!(flow.directives(), "%YAML 1.1\n");
+        assert_eq!((flow.first_line, flow.document_first_line()), (10, 9));
+        assert_eq!(s.chunks[0].directives(), "");
+        assert_eq!(s.chunks[0].document(), "a: 1\n# keep\n");
+        // without a `---` after them, directives are content (and the parser refuses them)
+        let s = split("a: 1\n%YAML 1.1\nb: 2\n");
+        assert_eq!(s.chunks.len(), 1);
     }
 
     #[test]
@@ -342,5 +442,14 @@ mod tests {
         let s = split("---\r\n# Source: a.yaml\r\na: 1\r\n");
         let out = join(s.bom, &[Emit::Rewritten(s.chunks[0], "a: 2\n".into())]);
         assert_eq!(out, "---\r\n# Source: a.yaml\r\na: 2\r\n");
+        let s = split("a: 1\n%YAML 1.1\n--- # Source: b.yaml\nb: 1\n");
+        let out = join(
+            s.bom,
+            &[
+                Emit::Original(s.chunks[0]),
+                Emit::Rewritten(s.chunks[1], "b: 2\n".into()),
+            ],
+        );
+        assert_eq!(out, "a: 1\n%YAML 1.1\n---\n # Source: b.yaml\nb: 2\n");
     }
 }

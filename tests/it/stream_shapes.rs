@@ -314,3 +314,148 @@ fn brief_and_detailed_runs_write_the_same_stream() {
     assert!(brief.report.env_changes.is_empty() && brief.report.patches.is_empty());
     assert!(!detailed.report.env_changes.is_empty() && !detailed.report.patches.is_empty());
 }
+
+fn deployment(name: &str, env: &str) -> String {
+    format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        env:\n        - name: {env}\n          value: x\n")
+}
+
+/// Every document of a stream parses, each with the directives before its `---`.
+fn each_document_parses(stream: &str) {
+    for chunk in vaultwire::stream::split(stream).chunks {
+        if !chunk.is_blank() {
+            if let Err(e) = vaultwire::yaml::parse(&chunk.document()) {
+                panic!("{}: {}\n{stream}", e.message, chunk.raw());
+            }
+        }
+    }
+}
+
+/// `%YAML` before a `---` belongs to the document that `---` opens: it is read with it and
+/// written before it, also when nothing ended the document before (no `...`).
+#[test]
+fn a_yaml_directive_stays_with_its_document() {
+    let input = format!(
+        "{}%YAML 1.1\n---\n{}",
+        deployment("a", "DB_PASSWORD"),
+        deployment("b", "DB_PASSWORD")
+    );
+    let out = vaultwire::run(&input, &partial()).unwrap();
+    assert_eq!(out.report.env_changes.len(), 2, "{}", out.stream);
+    let (first, second) = out
+        .stream
+        .split_once("%YAML 1.1\n---\n")
+        .expect(&out.stream);
+    assert!(synced_ref(first) && synced_ref(second), "{}", out.stream);
+    each_document_parses(&out.stream);
+    // untouched documents keep their bytes, the directive with them
+    let untouched = format!(
+        "%YAML 1.1\n---\n{}%YAML 1.1\n# a comment\n--- {{apiVersion: v1, kind: Secret, metadata: {{name: s}}}}\n...\n%YAML 1.2\n---\n{}",
+        deployment("a", "OTHER"),
+        deployment("b", "OTHER")
+    );
+    let out = vaultwire::run(&untouched, &partial()).unwrap();
+    assert_eq!(out.stream, untouched);
+}
+
+/// `%TAG` likewise: a document using its handle is read with it.
+#[test]
+fn a_tag_directive_stays_with_its_document() {
+    let tagged = deployment("b", "DB_PASSWORD").replace("name: b", "name: !e!name b");
+    let directive = "%TAG !e! tag:example.com,2000:\n---\n";
+    let input = format!(
+        "{}{directive}{tagged}---\n{}",
+        deployment("a", "DB_PASSWORD"),
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n"
+    );
+    let out = vaultwire::run(&input, &partial()).unwrap();
+    assert_eq!(out.report.env_changes.len(), 2, "{}", out.stream);
+    assert_eq!(out.report.env_changes[1].at.name, "b");
+    let (_, second) = out.stream.split_once(directive).expect(&out.stream);
+    assert!(synced_ref(second), "{}", out.stream);
+    each_document_parses(&out.stream);
+    let untouched = input.replace("DB_PASSWORD", "OTHER");
+    assert_eq!(
+        vaultwire::run(&untouched, &partial()).unwrap().stream,
+        untouched
+    );
+}
+
+/// A key that is no string stops the run with one message that names the document.
+#[test]
+fn a_null_key_is_a_clear_error() {
+    for (key, what) in [
+        ("~", "null"),
+        ("null", "null"),
+        ("? [a, b]\n ", "a sequence or a mapping"),
+    ] {
+        let input = format!("{}---\n# Source: chart/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  {key}: x\n", deployment("a", "DB_PASSWORD"));
+        // the line after `data:`, where the key is
+        let line = input.lines().position(|l| l == "data:").unwrap() + 2;
+        let out = crate::support::run_vaultwire(
+            &["-m", "partial", "--secret", "synced", "-k", "DB_PASSWORD"],
+            &input,
+        );
+        assert_eq!(out.code, Some(1), "{}", out.stderr);
+        assert_eq!(out.stdout, "");
+        assert_eq!(
+            out.stderr,
+            format!("vaultwire: document 2 (chart/templates/cm.yaml, ConfigMap): invalid YAML at line {line}: a mapping key is {what}: Kubernetes objects need string keys\n")
+        );
+    }
+}
+
+/// The text and style of the scalar that follows the scalar `key` in `yaml`.
+fn scalar_after(yaml: &str, key: &str) -> (String, serde_saphyr::granit_parser::ScalarStyle) {
+    use serde_saphyr::granit_parser::{Event, Parser};
+    let mut events = Parser::new_from_str(yaml).map(|e| e.unwrap().0);
+    while let Some(event) = events.next() {
+        if matches!(&event, Event::Scalar(k, ..) if k == key) {
+            if let Some(Event::Scalar(value, style, _, None)) = events.next() {
+                return (value.to_string(), style);
+            }
+        }
+    }
+    panic!("no scalar under {key}:\n{yaml}");
+}
+
+/// `.inf`, `.nan` and numbers beyond 64 bits stay numbers, as written, in a rewritten document.
+#[test]
+fn numbers_keep_their_type_and_text_in_a_rewritten_document() {
+    use serde_saphyr::granit_parser::ScalarStyle;
+    let numbers = [
+        ("inf", ".inf"),
+        ("ninf", "-.inf"),
+        ("nan", ".nan"),
+        ("big", "123456789012345678901234567890"),
+        ("huge", "1e400"),
+    ];
+    let mut input = deployment("a", "DB_PASSWORD").replace(
+        "spec:\n  template:",
+        "spec:\n  x-numbers:\n    quoted: \".inf\"\n    mode: 0644\n  template:",
+    );
+    for (key, token) in numbers {
+        input = input.replace(
+            "  x-numbers:\n",
+            &format!("  x-numbers:\n    {key}: {token}\n"),
+        );
+    }
+    let out = vaultwire::run(&input, &partial()).unwrap().stream;
+    assert!(synced_ref(&out), "{out}");
+    for (key, token) in numbers {
+        // a plain scalar of the same text: the same number, by YAML's core schema
+        assert_eq!(
+            scalar_after(&out, key),
+            (token.to_string(), ScalarStyle::Plain),
+            "{out}"
+        );
+    }
+    assert_eq!(
+        scalar_after(&out, "quoted"),
+        (".inf".to_string(), ScalarStyle::DoubleQuoted)
+    );
+    assert_eq!(
+        scalar_after(&out, "mode"),
+        ("420".to_string(), ScalarStyle::Plain),
+        "a legacy octal reads as Kubernetes reads it"
+    );
+}
