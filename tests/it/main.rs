@@ -1,4 +1,5 @@
 //! One integration-test binary, one module per topic.
+mod refs_reader;
 mod support;
 
 mod cli_errors;
