@@ -9,6 +9,7 @@ mod operators;
 mod podinfo;
 mod preview;
 mod properties;
+mod references;
 mod robustness;
 mod shared_fixtures;
 mod stream_shapes;
