@@ -2,6 +2,7 @@
 mod refs_reader;
 mod support;
 
+mod chart_properties;
 mod cli_errors;
 mod example;
 mod lint;
