@@ -10,6 +10,7 @@ mod operators;
 mod podinfo;
 mod preview;
 mod properties;
+mod reference_props;
 mod references;
 mod robustness;
 mod shared_fixtures;
