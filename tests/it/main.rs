@@ -1,6 +1,8 @@
 //! One integration-test binary, one module per topic.
+mod refs_reader;
 mod support;
 
+mod chart_properties;
 mod cli_errors;
 mod example;
 mod lint;
@@ -8,6 +10,8 @@ mod operators;
 mod podinfo;
 mod preview;
 mod properties;
+mod reference_props;
+mod references;
 mod robustness;
 mod shared_fixtures;
 mod stream_shapes;

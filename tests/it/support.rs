@@ -41,6 +41,22 @@ pub fn shared_dir_or_note(test: &str) -> Option<PathBuf> {
     dir
 }
 
+/// `shared_dir()`; when it is missing, a failure under `CI=true` (CI always has `../shared`, so a
+/// missing directory there is a broken checkout, not a reason to skip), else a note on stderr.
+pub fn shared_dir_required(test: &str) -> Option<PathBuf> {
+    let dir = shared_dir();
+    if dir.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{test}: ../shared/fixtures does not exist, and CI=true: these tests must run in CI"
+        );
+        eprintln!(
+            "note: {test}: ../shared/fixtures does not exist here; skipping (CI always has it)"
+        );
+    }
+    dir
+}
+
 pub fn read_text(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
