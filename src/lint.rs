@@ -10,7 +10,10 @@
 //!   a chart's `lookup` leaves without a cluster;
 //! - `duplicate-key`: a mapping key written twice (Kubernetes keeps one silently);
 //! - `missing-secret`: env reads a Secret neither rendered nor produced by an operator resource;
-//! - `job-sidecar`: a pod that must run to completion gets an injector sidecar that never exits.
+//! - `job-sidecar`: a pod that must run to completion gets an injector sidecar that never exits;
+//! - `plaintext-copy` (with a mode): a string field of the output equal to a value that moves to
+//!   Vault (another Secret or ConfigMap key, an annotation, an env literal);
+//! - `literal-secret`: a literal env value whose name looks like a secret.
 //!
 //! Messages name env entries and files, never a configuration value.
 
@@ -58,13 +61,26 @@ impl fmt::Display for Finding {
 /// Lints `input`, or what vaultwire would make of it when `config` names a mode.
 pub fn lint(input: &str, config: &Config) -> Result<Vec<Finding>> {
     let wired;
+    let mut findings = Vec::new();
     let text = if config.mode.is_some() {
-        wired = crate::run(input, config)?.stream;
+        let out = crate::run(input, config)?;
+        for c in &out.report.copies {
+            findings.push(Finding {
+                rule: "plaintext-copy",
+                at: c.at.clone(),
+                container: None,
+                env: None,
+                message: format!(
+                    "field {} holds a copy of the value of {}, which moves to Vault; the copy stays in plain text",
+                    c.field, c.of
+                ),
+            });
+        }
+        wired = out.stream;
         wired.as_str()
     } else {
         input
     };
-    let mut findings = Vec::new();
     let chunks = stream::split(text).chunks;
     let mut docs = Vec::with_capacity(chunks.len());
     for (i, mut chunk) in chunks.into_iter().enumerate() {
@@ -252,6 +268,15 @@ fn lint_pod(
                             "points to {path}, but no injector annotation of this pod writes that file{hint}; the app would take the path itself as the value"
                         )));
                     }
+                }
+                if source == EnvSource::Literal
+                    && crate::selection::looks_secret(ename)
+                    && value
+                        .as_deref()
+                        .is_some_and(crate::selection::secret_like_value)
+                {
+                    findings.push(finding("literal-secret", place, Some(cname), Some(ename),
+                        "a literal that looks like a secret is in plain text in the manifest: move it to Vault (-k, or full mode's --keys-from-literals)".to_string()));
                 }
                 if !reads_by_reference
                     && source == EnvSource::Literal

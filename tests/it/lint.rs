@@ -49,7 +49,10 @@ fn every_render_gets_the_findings_of_its_trap() {
             continue;
         };
         let text = std::fs::read_to_string(&path).unwrap();
-        let found = rules(&text, &Config::default());
+        let mut found = rules(&text, &Config::default());
+        // Literal secrets are their own rule, tested in tests/it/references.rs: here only
+        // the integration document's traps are counted.
+        found.remove("literal-secret");
         let want = expected(scenario);
         assert_eq!(found.len(), want.len(), "{name}: {found:?}");
         for (rule, count) in want {
