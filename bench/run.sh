@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks, side by side in one run (not part of the tests: timings on shared machines are
 # noisy). Usage: bash bench/run.sh   [DEPLOYMENTS=2000 ENV=15 CRDS=300 CRD_BYTES=100000 REPEAT=3
-#                                     ONLY=]
+#                                     PAIRS=8000 DISTINCT_KEYS= ONLY=]
 #
 #   1. the workload stream: DEPLOYMENTS Deployments x ENV env + as many Services (bench/gen.py);
 #      `cat` (the floor), vaultwire mount mode (all ENV keys), `kubectl kustomize` with a
@@ -9,15 +9,20 @@
 #   2. a stream dominated by untouched CRD-like documents (20 Deployments + CRDS x CRD_BYTES);
 #   3. the example chart end to end (process start included), median of 50 runs;
 #   4. native vs the WASM build under Node on stream 1, when target/wasm-out/nodejs exists
-#      (bash web/build.sh makes it).
-# ONLY=crds (or a comma list of workloads, crds, example, wasm) runs those sections only;
+#      (bash web/build.sh makes it);
+#   5. prune: PAIRS Secret/Deployment pairs whose Secrets all become empty (bench/gen.py --pairs):
+#      full mode with inferred keys (no -k) rewrites every entry to the synced Secret, so every
+#      chart Secret is emptied and dropped; timed against the same run with --keep-plaintext
+#      (issue 9: pruning must stay within 2x of it). DISTINCT_KEYS=1 gives each pair its own key
+#      name (password_NNNN) instead of `password` in every Secret.
+# ONLY=prune (or a comma list of workloads, crds, example, wasm, prune) runs those sections only;
 # wasm needs workloads. Without kubectl the kustomize comparison is skipped, with a line saying so.
 # Wall time is the best of REPEAT runs (kustomize: one run, it takes minutes); peak RSS from
 # /usr/bin/time -v ("Maximum resident set size").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D="${DEPLOYMENTS:-2000}" K="${ENV:-15}" C="${CRDS:-300}" CB="${CRD_BYTES:-100000}" R="${REPEAT:-3}"
-ONLY="${ONLY:-}"
+P="${PAIRS:-8000}" ONLY="${ONLY:-}"
 want() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -163,3 +168,34 @@ else
 fi
 fi
 
+if want prune; then
+pairs_flags=(--pairs "$P")
+[ -n "${DISTINCT_KEYS:-}" ] && pairs_flags+=(--distinct-keys)
+python3 bench/gen.py "${pairs_flags[@]}" > "$work/pairs.yaml"
+bytes5=$(stat -c %s "$work/pairs.yaml")
+echo
+echo "5. prune: $P Secret/Deployment pairs whose Secrets all become empty ($(
+  [ -n "${DISTINCT_KEYS:-}" ] && echo "key password_NNNN per pair" || echo "key 'password' in every Secret"
+)): $(awk -v b="$bytes5" 'BEGIN{printf "%.1f MB", b/1048576}')"
+echo "   vaultwire -m full --secret vault-synced   vs   the same + --keep-plaintext"
+full=(-m full --secret vault-synced)
+# side by side, alternating (prune, keep, prune, keep...) so that a load change on a shared
+# machine hits both; the best time and the highest RSS of each
+pr_s="" pr_kb=0 kp_s="" kp_kb=0
+min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a) ? b : a }'; }
+for ((r = 0; r < R; r++)); do
+  read -r _ s kb < <(measure prune "$work/pairs.yaml" 1 "$vw" "${full[@]}") || failed prune
+  pr_s=$(min "$pr_s" "$s"); [ "$kb" -gt "$pr_kb" ] && pr_kb=$kb
+  read -r _ s kb < <(measure keep "$work/pairs.yaml" 1 "$vw" "${full[@]}" --keep-plaintext) || failed keep
+  kp_s=$(min "$kp_s" "$s"); [ "$kb" -gt "$kp_kb" ] && kp_kb=$kb
+done
+for o in prune keep; do
+  [ "$(grep -c 'name: vault-synced' "$work/$o.out")" -eq "$P" ] || { echo "$o: vaultwire did not rewrite every entry to vault-synced"; exit 1; }
+done
+pr_secrets=$(grep -c '^kind: Secret$' "$work/prune.out" || true)
+kp_secrets=$(grep -c '^kind: Secret$' "$work/keep.out" || true)
+row "vaultwire full, pruning" "$pr_s" "$pr_kb" "$bytes5"
+row "vaultwire full, --keep-plaintext" "$kp_s" "$kp_kb" "$bytes5"
+echo "  Secret documents left: $pr_secrets pruning, $kp_secrets with --keep-plaintext (of $P)"
+awk -v p="$pr_s" -v k="$kp_s" 'BEGIN { k = (k < 0.001 ? 0.001 : k); printf "  prune ratio %.1fx (target <= 2x)\n", p / k }'
+fi
