@@ -9,6 +9,15 @@ looks like `helm template`: `---` separators and a `# Source:` comment per docum
     python3 bench/gen.py --deployments 2000 --env 15 --services 2000 > /tmp/big.yaml
     python3 bench/gen.py --deployments 20 --env 15 --crds 300 --crd-bytes 100000 > /tmp/crd.yaml
 
+With --pairs N it writes instead N Secret/Deployment pairs (the pruning stream): Secret
+`app-NNNN` holds one key, `password`, with a value of its own, and Deployment `app-NNNN` reads
+it as DB_PASSWORD through a secretKeyRef. Helm's order: the N Secrets, then the N Deployments.
+Every Secret holds the same key name with a different value; --distinct-keys names the key
+`password_NNNN` instead, for a vaultwire that merges equal key names across Secrets.
+
+    python3 bench/gen.py --pairs 8000 > /tmp/pairs.yaml
+    python3 bench/gen.py --pairs 8000 --distinct-keys > /tmp/pairs-distinct.yaml
+
 The values are fake and deterministic (no randomness): the same flags give the same bytes.
 """
 import argparse
@@ -113,6 +122,69 @@ spec:
 """
 
 
+def pair_key(n, distinct):
+    return f"password_{n:04d}" if distinct else "password"
+
+
+def pair_secret(n, distinct):
+    value = base64.b64encode(f"bench-password-{n:04d}-not-a-secret".encode()).decode()
+    return f"""---
+# Source: bench/templates/pair-secret-{n}.yaml
+apiVersion: v1
+kind: Secret
+metadata:
+  name: app-{n:04d}
+  labels:
+    app.kubernetes.io/name: app-{n:04d}
+    app.kubernetes.io/instance: bench
+type: Opaque
+data:
+  {pair_key(n, distinct)}: "{value}"
+"""
+
+
+def pair_deployment(n, distinct):
+    return f"""---
+# Source: bench/templates/pair-deployment-{n}.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app-{n:04d}
+  labels:
+    app.kubernetes.io/name: app-{n:04d}
+    app.kubernetes.io/instance: bench
+    app.kubernetes.io/managed-by: Helm
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: app-{n:04d}
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: app-{n:04d}
+        app.kubernetes.io/instance: bench
+    spec:
+      serviceAccountName: bench
+      containers:
+      - name: app
+        image: "nginx:1.27"
+        imagePullPolicy: IfNotPresent
+        ports:
+        - name: http
+          containerPort: 8080
+          protocol: TCP
+        env:
+        - name: NODE_ENV
+          value: production
+        - name: DB_PASSWORD
+          valueFrom:
+            secretKeyRef:
+              name: app-{n:04d}
+              key: {pair_key(n, distinct)}
+"""
+
+
 def crd_like(n, size):
     """A custom resource shaped like a big CRD schema: nested maps and long descriptions."""
     head = f"""---
@@ -164,9 +236,21 @@ def main():
     p.add_argument("--services", type=int, default=None, help="default: one per Deployment")
     p.add_argument("--crds", type=int, default=0)
     p.add_argument("--crd-bytes", type=int, default=100_000)
+    p.add_argument("--pairs", type=int, default=None,
+                   help="write only N Secret/Deployment pairs (the pruning stream)")
+    p.add_argument("--distinct-keys", action="store_true",
+                   help="--pairs: key password_NNNN in pair NNNN instead of password everywhere")
     a = p.parse_args()
-    services = a.deployments if a.services is None else a.services
     out = sys.stdout
+    if a.pairs is not None:
+        for n in range(a.pairs):
+            out.write(pair_secret(n, a.distinct_keys))
+        for n in range(a.pairs):
+            out.write(pair_deployment(n, a.distinct_keys))
+        return
+    if a.distinct_keys:
+        p.error("--distinct-keys goes with --pairs")
+    services = a.deployments if a.services is None else a.services
     out.write(secret(a.env))
     for n in range(a.deployments):
         out.write(deployment(n, a.env))
