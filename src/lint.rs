@@ -172,7 +172,7 @@ impl<'a> Context<'a> {
                     .pointer(&format!("/data/{key}"))
                     .and_then(Value::as_str)?;
                 if r.kind == "Secret" {
-                    base64_decode(raw)
+                    secret_data_value(raw)
                 } else {
                     Some(raw.to_string())
                 }
@@ -350,27 +350,18 @@ fn block_key(line: &str) -> Option<String> {
     (!key.contains(" #")).then(|| key.to_string())
 }
 
-fn base64_decode(s: &str) -> Option<String> {
-    let mut bits = 0u32;
-    let mut n = 0;
-    let mut out = Vec::new();
-    for c in s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
-        };
-        bits = (bits << 6) | u32::from(v);
-        n += 6;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-        }
-    }
-    String::from_utf8(out).ok()
+/// A Secret's `data` value read as the API server reads it: Go's `base64.StdEncoding`, the
+/// standard alphabet with padding, line breaks skipped, trailing bits not checked. URL-safe or
+/// unpadded data the API server refuses, so nothing is read from it here either.
+fn secret_data_value(raw: &str) -> Option<String> {
+    use base64::engine::{general_purpose, GeneralPurpose};
+    use base64::{alphabet, Engine as _};
+    const KUBERNETES: GeneralPurpose = GeneralPurpose::new(
+        &alphabet::STANDARD,
+        general_purpose::PAD.with_decode_allow_trailing_bits(true),
+    );
+    let compact: String = raw.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+    String::from_utf8(KUBERNETES.decode(compact).ok()?).ok()
 }
 
 #[cfg(test)]
@@ -378,10 +369,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn decodes_base64() {
+    fn reads_secret_data_as_the_api_server_does() {
         assert_eq!(
-            base64_decode("L3ZhdWx0L3NlY3JldHMvWA==").as_deref(),
+            secret_data_value("L3ZhdWx0L3NlY3JldHMvWA==").as_deref(),
             Some("/vault/secrets/X")
+        );
+        // a folded value: line breaks are skipped
+        assert_eq!(
+            secret_data_value("L3ZhdWx0L3Nl\nY3JldHMvWA==\n").as_deref(),
+            Some("/vault/secrets/X")
+        );
+        // `??>` is `Pz8+` in the standard alphabet, `Pz8-` in the URL-safe one
+        assert_eq!(secret_data_value("Pz8+").as_deref(), Some("??>"));
+        assert_eq!(secret_data_value("Pz8-"), None, "URL-safe alphabet");
+        assert_eq!(
+            secret_data_value("L3ZhdWx0L3NlY3JldHMvWA"),
+            None,
+            "no padding"
         );
     }
 
