@@ -26,6 +26,11 @@ pub struct Report {
     /// Facts worth a line even without `--explain` (how a Vault path was read).
     pub notes: Vec<String>,
     pub patches: Vec<DocumentPatch>,
+    /// Each changed document's value before and after, for a diff (the preview page's).
+    /// With the detail only, like the patches; not part of the `--report` JSON, whose patches
+    /// say the same in less.
+    #[serde(skip)]
+    pub documents: Vec<ChangedDocument>,
     /// Leave out the per-entry detail (env and annotation changes, patches), which only
     /// `--explain` and `--report` show and which a big stream pays for in memory.
     #[serde(skip)]
@@ -43,6 +48,7 @@ impl Report {
         self.warnings.extend(other.warnings);
         self.notes.extend(other.notes);
         self.patches.extend(other.patches);
+        self.documents.extend(other.documents);
     }
 }
 
@@ -107,6 +113,14 @@ pub struct DocumentPatch {
     pub at: Located,
     /// RFC 6902 operations that turn the input document into the output document.
     pub patch: json_patch::Patch,
+}
+
+/// A changed document as read and as written.
+#[derive(Debug, Clone)]
+pub struct ChangedDocument {
+    pub at: Located,
+    pub before: serde_json::Value,
+    pub after: serde_json::Value,
 }
 
 fn describe(at: &Located) -> String {
