@@ -30,7 +30,7 @@ pub struct Document<'a> {
     pub emitted: Option<Held>,
     /// Its change as a JSON Patch, when the run reports patches.
     pub patch: Option<DocumentPatch>,
-    /// Its value before and after, when the run reports patches.
+    /// Its text before and after, when the run reports patches.
     pub change: Option<ChangedDocument>,
 }
 
@@ -83,7 +83,7 @@ impl<'a> Document<'a> {
     }
 
     /// The document is done: its new text (when it changed) is kept, its parsed value let go,
-    /// unless `patches` asks for the detail: its patch and both values, in [`Document::patch`]
+    /// unless `patches` asks for the detail: its patch and both texts, in [`Document::patch`]
     /// and [`Document::change`]. The original is the one kept by [`Document::load`], else the
     /// input bytes parsed again, one document at a time, rather than cloned when read.
     pub fn settle(&mut self, patches: bool) {
@@ -96,18 +96,15 @@ impl<'a> Document<'a> {
             .take()
             .or_else(|| yaml::parse(self.chunk.body).ok());
         if let Some(original) = original.filter(|o| *o != value) {
-            self.emitted = Some(Held::new(yaml::to_string(&value)));
+            let emitted = Held::new(yaml::to_string(&value));
             if let Some(at) = at {
                 self.patch = Some(DocumentPatch {
                     at: at.clone(),
                     patch: json_patch::diff(&original, &value),
                 });
-                self.change = Some(ChangedDocument {
-                    at,
-                    before: original,
-                    after: value,
-                });
+                self.change = Some(ChangedDocument::new(at, self.chunk.body, emitted.clone()));
             }
+            self.emitted = Some(emitted);
         }
     }
 
@@ -225,16 +222,14 @@ mod tests {
         let doc = changed(true);
         let change = doc.change.as_ref().expect("kept");
         assert_eq!((change.at.document, change.at.name.as_str()), (1, "c"));
-        assert_eq!(
-            change.before["data"],
-            serde_json::json!({"a": "one", "b": "two"})
-        );
-        let keys: Vec<&String> = change.after["data"].as_object().unwrap().keys().collect();
+        let (before, after) = (change.before().unwrap(), change.after().unwrap());
+        assert_eq!(before["data"], serde_json::json!({"a": "one", "b": "two"}));
+        let keys: Vec<&String> = after["data"].as_object().unwrap().keys().collect();
         assert_eq!(keys, ["b", "c"], "the order as written");
-        assert_eq!(yaml::to_string(&change.after), doc.text());
-        let mut patched = change.before.clone();
+        assert_eq!(yaml::to_string(&after), doc.text());
+        let mut patched = before.clone();
         json_patch::patch(&mut patched, &doc.patch.as_ref().unwrap().patch).unwrap();
-        assert_eq!(patched, change.after);
+        assert_eq!(patched, after);
     }
 
     #[test]

@@ -5,7 +5,11 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use serde_json::Value;
+
 use crate::error::Place;
+use crate::stream::Held;
+use crate::yaml;
 
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -115,12 +119,35 @@ pub struct DocumentPatch {
     pub patch: json_patch::Patch,
 }
 
-/// A changed document as read and as written.
+/// A changed document as read and as written, for a diff. Held as YAML text (LZ4-compressed
+/// when long, like the output), not as parsed values, which cost many times their text: with the
+/// detail on, every changed document of the stream is kept until the run ends.
 #[derive(Debug, Clone)]
 pub struct ChangedDocument {
     pub at: Located,
-    pub before: serde_json::Value,
-    pub after: serde_json::Value,
+    before: Held,
+    after: Held,
+}
+
+impl ChangedDocument {
+    /// `before`: the document's input text; `after`: its text as vaultwire writes it.
+    pub fn new(at: Located, before: &str, after: Held) -> Self {
+        ChangedDocument {
+            at,
+            before: Held::new(before.to_string()),
+            after,
+        }
+    }
+
+    /// The document as read (it parsed when it was read).
+    pub fn before(&self) -> Result<Value, yaml::ParseError> {
+        yaml::parse(&self.before.text())
+    }
+
+    /// The document as written, keys in the order they are written.
+    pub fn after(&self) -> Result<Value, yaml::ParseError> {
+        yaml::parse(&self.after.text())
+    }
 }
 
 fn describe(at: &Located) -> String {

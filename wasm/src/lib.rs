@@ -94,8 +94,8 @@ pub fn transform(stream: &str, config: JsValue) -> Result<JsValue, JsValue> {
 pub fn transform_with(input: &str, config: &Config) -> Result<Transformed, vaultwire::Error> {
     let mut output = vaultwire::run(input, config)?;
     let changes = std::mem::take(&mut output.report.documents)
-        .into_iter()
-        .map(Change::of)
+        .iter()
+        .filter_map(Change::of)
         .collect();
     Ok(Transformed {
         stream: output.stream,
@@ -155,21 +155,19 @@ pub enum Line {
 }
 
 impl Change {
-    fn of(mut doc: ChangedDocument) -> Change {
-        redact_secret_data(&mut doc.before);
-        redact_secret_data(&mut doc.after);
-        let lines = line_diff(
-            &yaml::to_string(&doc.before),
-            &yaml::to_string(&doc.after),
-            CONTEXT,
-        );
+    /// `None` only if the library's own text of the document does not parse again.
+    fn of(doc: &ChangedDocument) -> Option<Change> {
+        let (mut before, mut after) = (doc.before().ok()?, doc.after().ok()?);
+        redact_secret_data(&mut before);
+        redact_secret_data(&mut after);
+        let lines = line_diff(&yaml::to_string(&before), &yaml::to_string(&after), CONTEXT);
         let count = |f: fn(&Line) -> bool| lines.iter().filter(|l| f(l)).count();
-        Change {
-            at: doc.at,
+        Some(Change {
+            at: doc.at.clone(),
             added: count(|l| matches!(l, Line::Add { .. })),
             removed: count(|l| matches!(l, Line::Del { .. })),
             lines,
-        }
+        })
     }
 }
 
