@@ -448,30 +448,11 @@ fn unknown_field_hint(msg: &str) -> Option<String> {
         .map(|c| {
             (
                 c.to_string(),
-                edit_distance(&field.to_lowercase(), &c.to_lowercase()),
+                strsim::levenshtein(&field.to_lowercase(), &c.to_lowercase()),
             )
         })
         .min_by_key(|(_, d)| *d)?;
     (distance <= 3.max(field.len() / 3)).then(|| format!(" (did you mean `{best}`?)"))
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(row[j]).min(row[j + 1])
-            };
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]

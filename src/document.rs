@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, Place, Result};
-use crate::report::{DocumentPatch, Located};
+use crate::report::{ChangedDocument, DocumentPatch, Located};
 use crate::stream::{Chunk, Held};
 use crate::workload::{kind_needs_reading, kind_of, name_of, text_may_hold_pods};
 use crate::yaml;
@@ -32,6 +32,8 @@ pub struct Document<'a> {
     pub emitted: Option<Held>,
     /// Its change as a JSON Patch, when the run reports patches.
     pub patch: Option<DocumentPatch>,
+    /// Its text before and after, when the run reports patches.
+    pub change: Option<ChangedDocument>,
 }
 
 impl<'a> Document<'a> {
@@ -69,6 +71,7 @@ impl<'a> Document<'a> {
     pub fn reload(&mut self) -> Result<()> {
         self.emitted = None;
         self.patch = None;
+        self.change = None;
         self.value = None;
         self.original = None;
         if self.deferred {
@@ -79,9 +82,10 @@ impl<'a> Document<'a> {
         }
     }
 
-    /// The document is done: its new text (when it changed) and its patch are kept, its parsed
-    /// value let go. The original is the one kept by [`Document::load`], else the input bytes
-    /// parsed again, one document at a time, rather than cloned when read.
+    /// The document is done: its new text (when it changed) is kept, its parsed value let go,
+    /// unless `patches` asks for the detail: its patch and both texts, in [`Document::patch`]
+    /// and [`Document::change`]. The original is the one kept by [`Document::load`], else the
+    /// input bytes parsed again, one document at a time, rather than cloned when read.
     pub fn settle(&mut self, patches: bool) {
         let at = patches.then(|| Located::from(&self.place()));
         let Some(value) = self.value.take() else {
@@ -95,11 +99,15 @@ impl<'a> Document<'a> {
             .take()
             .or_else(|| yaml::parse(&self.chunk.document()).ok());
         if let Some(original) = original.filter(|o| *o != value) {
-            self.patch = at.map(|at| DocumentPatch {
-                at,
-                patch: json_patch::diff(&original, &value),
-            });
-            self.emitted = Some(Held::new(yaml::to_string(&value)));
+            let emitted = Held::new(yaml::to_string(&value));
+            if let Some(at) = at {
+                self.patch = Some(DocumentPatch {
+                    at: at.clone(),
+                    patch: json_patch::diff(&original, &value),
+                });
+                self.change = Some(ChangedDocument::new(at, self.chunk.body, emitted.clone()));
+            }
+            self.emitted = Some(emitted);
         }
     }
 
@@ -149,6 +157,7 @@ impl<'a> Document<'a> {
             deferred,
             emitted: None,
             patch: None,
+            change: None,
         }
     }
 
@@ -195,5 +204,45 @@ pub fn object_place(document: &Place, obj: &Value) -> Place {
         kind: Some(kind_of(obj).to_string()).filter(|k| !k.is_empty()),
         name: Some(name_of(obj).to_string()).filter(|n| !n.is_empty()),
         ..document.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn changed(patches: bool) -> Document<'static> {
+        let chunks =
+            crate::stream::split("kind: ConfigMap\nmetadata: {name: c}\ndata: {a: one, b: two}\n")
+                .chunks;
+        let mut doc = Document::read_all(chunks, false).unwrap().remove(0);
+        let value = doc.value.as_mut().unwrap();
+        value["data"].as_object_mut().unwrap().shift_remove("a");
+        value["data"]["c"] = "z".into();
+        doc.touched = true;
+        doc.settle(patches);
+        doc
+    }
+
+    #[test]
+    fn settle_keeps_before_and_after_with_the_detail() {
+        let doc = changed(true);
+        let change = doc.change.as_ref().expect("kept");
+        assert_eq!((change.at.document, change.at.name.as_str()), (1, "c"));
+        let (before, after) = (change.before().unwrap(), change.after().unwrap());
+        assert_eq!(before["data"], serde_json::json!({"a": "one", "b": "two"}));
+        let keys: Vec<&String> = after["data"].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["b", "c"], "the order as written");
+        assert_eq!(yaml::to_string(&after), doc.text());
+        let mut patched = before.clone();
+        json_patch::patch(&mut patched, &doc.patch.as_ref().unwrap().patch).unwrap();
+        assert_eq!(patched, after);
+    }
+
+    #[test]
+    fn settle_keeps_only_the_text_without_the_detail() {
+        let doc = changed(false);
+        assert!(doc.change.is_none() && doc.patch.is_none() && doc.value.is_none());
+        assert!(doc.text().contains("c: z"));
     }
 }

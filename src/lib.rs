@@ -294,6 +294,7 @@ pub fn wire<'a>(input: &'a str, config: &Config, options: Options) -> Result<Wir
         }
         doc.settle(options.detail);
         report.patches.extend(doc.patch.take());
+        report.documents.extend(doc.change.take());
         match doc.emitted.take() {
             Some(text) => parts.push(Emit::Rewritten(doc.chunk, text)),
             None => parts.push(Emit::Original(doc.chunk)),

@@ -81,26 +81,43 @@ pub fn lint(input: &str, config: &Config) -> Result<Vec<Finding>> {
     } else {
         input
     };
-    let chunks = stream::split(text).chunks;
-    let mut docs = Vec::with_capacity(chunks.len());
-    for (i, mut chunk) in chunks.into_iter().enumerate() {
-        if let Some((line, key)) = duplicate_key(chunk.body) {
-            let place = Place {
-                document: Some(i + 1),
-                source: chunk.source(),
-                kind: chunk.top_level_kind().map(str::to_string),
-                ..Place::default()
+    let mut chunks = stream::split(text).chunks;
+    let docs = match Document::read_every(chunks.clone()) {
+        Ok(docs) => docs,
+        Err(error) => {
+            // The parser refuses a mapping key written twice: report each such document and
+            // lint the rest of the stream without it. The documents before the one that failed
+            // parsed; any other error stands.
+            let Some(failed) = error
+                .place()
+                .document
+                .filter(|d| (1..=chunks.len()).contains(d))
+            else {
+                return Err(error);
             };
-            findings.push(finding("duplicate-key", &place, None, None, format!(
-                "key '{key}' is written twice in one mapping (line {} of the stream); Kubernetes keeps one of them silently",
-                chunk.first_line + line - 1
-            )));
-            // The parser refuses duplicate keys: lint the rest of the stream without this one.
-            chunk.body = "";
+            for (i, chunk) in chunks.iter_mut().enumerate().skip(failed - 1) {
+                let Some((line, key)) = duplicate_key(chunk.body) else {
+                    if i + 1 == failed {
+                        return Err(error);
+                    }
+                    continue;
+                };
+                let place = Place {
+                    document: Some(i + 1),
+                    source: chunk.source(),
+                    kind: chunk.top_level_kind().map(str::to_string),
+                    ..Place::default()
+                };
+                let key = key.map(|k| format!(" '{k}'")).unwrap_or_default();
+                findings.push(finding("duplicate-key", &place, None, None, format!(
+                    "key{key} is written twice in one mapping (line {} of the stream); Kubernetes keeps one of them silently",
+                    chunk.first_line + line - 1
+                )));
+                chunk.body = "";
+            }
+            Document::read_every(chunks)?
         }
-        docs.push(chunk);
-    }
-    let docs = Document::read_every(docs)?;
+    };
     let context = Context::new(&docs);
     for doc in &docs {
         let base = doc.place();
@@ -188,7 +205,7 @@ impl<'a> Context<'a> {
                     .pointer(&format!("/data/{key}"))
                     .and_then(Value::as_str)?;
                 if r.kind == "Secret" {
-                    base64_decode(raw)
+                    secret_data_value(raw)
                 } else {
                     Some(raw.to_string())
                 }
@@ -325,77 +342,35 @@ fn annotation_names(obj: &Value, place: &Place, findings: &mut Vec<Finding>) {
     }
 }
 
-/// A mapping key written twice at the same indentation within one block mapping: (1-based
-/// line in the document, key).
-fn duplicate_key(body: &str) -> Option<(usize, String)> {
-    // (indent, keys seen) for the open block mappings
-    let mut open: Vec<(usize, Vec<String>)> = Vec::new();
-    for (i, line) in body.lines().enumerate() {
-        let trimmed = line.trim_start();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        let mut indent = line.len() - trimmed.len();
-        let mut rest = trimmed;
-        // a sequence item starts a new mapping one level deeper
-        while let Some(r) = rest.strip_prefix("- ") {
-            indent += 2;
-            rest = r.trim_start();
-            open.retain(|(d, _)| *d < indent);
-        }
-        open.retain(|(d, _)| *d <= indent);
-        let Some(key) = block_key(rest) else { continue };
-        match open.last_mut() {
-            Some((d, keys)) if *d == indent => {
-                if keys.contains(&key) {
-                    return Some((i + 1, key));
-                }
-                keys.push(key);
+/// The mapping key the parser refuses as written twice: the 1-based line of its second
+/// occurrence in the document, and the key when it is a scalar.
+fn duplicate_key(body: &str) -> Option<(usize, Option<String>)> {
+    let error = serde_saphyr::from_str_with_options::<Value>(body, crate::yaml::options()).err()?;
+    let mut e = &error;
+    loop {
+        match e {
+            serde_saphyr::Error::DuplicateMappingKey { key, location } => {
+                return Some((usize::try_from(location.line()).ok()?, key.clone()));
             }
-            _ => open.push((indent, vec![key])),
-        }
-    }
-    None
-}
-
-/// The key of a `key: value` line in block style, quoted or plain.
-fn block_key(line: &str) -> Option<String> {
-    if line.starts_with(['{', '[', '|', '>', '&', '*', '!']) {
-        return None;
-    }
-    if let Some(q) = line.chars().next().filter(|c| *c == '"' || *c == '\'') {
-        let end = line[1..].find(q)? + 1;
-        let after = &line[end + 1..];
-        return (after.starts_with(": ") || after == ":").then(|| line[1..end].to_string());
-    }
-    let colon = line
-        .find(": ")
-        .or_else(|| line.ends_with(':').then(|| line.len() - 1))?;
-    let key = &line[..colon];
-    (!key.contains(" #")).then(|| key.to_string())
-}
-
-fn base64_decode(s: &str) -> Option<String> {
-    let mut bits = 0u32;
-    let mut n = 0;
-    let mut out = Vec::new();
-    for c in s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
+            serde_saphyr::Error::AliasError { error, .. }
+            | serde_saphyr::Error::WithSnippet { error, .. } => e = error,
             _ => return None,
-        };
-        bits = (bits << 6) | u32::from(v);
-        n += 6;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
         }
     }
-    String::from_utf8(out).ok()
+}
+
+/// A Secret's `data` value read as the API server reads it: Go's `base64.StdEncoding`, the
+/// standard alphabet with padding, line breaks skipped, trailing bits not checked. URL-safe or
+/// unpadded data the API server refuses, so nothing is read from it here either.
+fn secret_data_value(raw: &str) -> Option<String> {
+    use base64::engine::{general_purpose, GeneralPurpose};
+    use base64::{alphabet, Engine as _};
+    const KUBERNETES: GeneralPurpose = GeneralPurpose::new(
+        &alphabet::STANDARD,
+        general_purpose::PAD.with_decode_allow_trailing_bits(true),
+    );
+    let compact: String = raw.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+    String::from_utf8(KUBERNETES.decode(compact).ok()?).ok()
 }
 
 #[cfg(test)]
@@ -403,10 +378,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn decodes_base64() {
+    fn reads_secret_data_as_the_api_server_does() {
         assert_eq!(
-            base64_decode("L3ZhdWx0L3NlY3JldHMvWA==").as_deref(),
+            secret_data_value("L3ZhdWx0L3NlY3JldHMvWA==").as_deref(),
             Some("/vault/secrets/X")
+        );
+        // a folded value: line breaks are skipped
+        assert_eq!(
+            secret_data_value("L3ZhdWx0L3Nl\nY3JldHMvWA==\n").as_deref(),
+            Some("/vault/secrets/X")
+        );
+        // `??>` is `Pz8+` in the standard alphabet, `Pz8-` in the URL-safe one
+        assert_eq!(secret_data_value("Pz8+").as_deref(), Some("??>"));
+        assert_eq!(secret_data_value("Pz8-"), None, "URL-safe alphabet");
+        assert_eq!(
+            secret_data_value("L3ZhdWx0L3NlY3JldHMvWA"),
+            None,
+            "no padding"
         );
     }
 
@@ -414,16 +402,42 @@ mod tests {
     fn finds_duplicate_keys_per_mapping() {
         assert_eq!(duplicate_key("a: 1\nb:\n  a: 2\n  c: 3\n"), None);
         assert_eq!(
-            duplicate_key("a: 1\nb:\n  c: 2\n  c: 3\n").map(|d| d.0),
-            Some(4)
+            duplicate_key("a: 1\nb:\n  c: 2\n  c: 3\n"),
+            Some((4, Some("c".into())))
         );
         assert_eq!(
             duplicate_key("l:\n- name: x\n  v: 1\n- name: y\n  v: 2\n"),
             None
         );
         assert_eq!(
-            duplicate_key("m:\n  \"k\": 1\n  k: 2\n").map(|d| d.1),
-            Some("k".into())
+            duplicate_key("m:\n  \"k\": 1\n  k: 2\n"),
+            Some((3, Some("k".into())))
         );
+        // flow style, which a line scanner cannot see
+        assert_eq!(
+            duplicate_key("m: {k: 1, k: 2}\n"),
+            Some((1, Some("k".into())))
+        );
+        // another parse error is not a duplicate key
+        assert_eq!(duplicate_key("a: [\n"), None);
+    }
+
+    #[test]
+    fn a_duplicate_key_is_a_finding_and_the_rest_is_linted() {
+        let stream = "kind: ConfigMap\nmetadata: {name: c}\n---\nkind: Pod\nmetadata:\n  name: p\n  labels: {a: x, a: y}\n---\nkind: Job\nmetadata: {name: j}\nspec:\n  template:\n    metadata:\n      annotations: {vault.hashicorp.com/agent-inject: \"true\"}\n    spec:\n      containers: [{name: c}]\n";
+        let found = lint(stream, &Config::default()).unwrap();
+        let rules: Vec<&str> = found.iter().map(|f| f.rule).collect();
+        assert_eq!(rules, ["duplicate-key", "job-sidecar"]);
+        assert_eq!(found[0].at.document, 2);
+        assert!(
+            found[0].message.starts_with("key 'a' is written twice")
+                && found[0].message.contains("(line 7 of the stream)"),
+            "{}",
+            found[0].message
+        );
+        // any other parse error is still an error
+        let broken = format!("{stream}---\nkind: Pod\nmetadata: [\n");
+        assert!(lint(&broken, &Config::default()).is_err());
+        assert!(lint("a: [\n---\nb: {k: 1, k: 2}\n", &Config::default()).is_err());
     }
 }

@@ -5,7 +5,11 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use serde_json::Value;
+
 use crate::error::Place;
+use crate::stream::Held;
+use crate::yaml;
 
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -32,6 +36,11 @@ pub struct Report {
     /// Facts worth a line even without `--explain` (how a Vault path was read).
     pub notes: Vec<String>,
     pub patches: Vec<DocumentPatch>,
+    /// Each changed document's value before and after, for a diff (the preview page's).
+    /// With the detail only, like the patches; not part of the `--report` JSON, whose patches
+    /// say the same in less.
+    #[serde(skip)]
+    pub documents: Vec<ChangedDocument>,
     /// Leave out the per-entry detail (env and annotation changes, patches), which only
     /// `--explain` and `--report` show and which a big stream pays for in memory.
     #[serde(skip)]
@@ -51,6 +60,7 @@ impl Report {
         self.warnings.extend(other.warnings);
         self.notes.extend(other.notes);
         self.patches.extend(other.patches);
+        self.documents.extend(other.documents);
     }
 }
 
@@ -176,6 +186,37 @@ pub struct DocumentPatch {
     pub at: Located,
     /// RFC 6902 operations that turn the input document into the output document.
     pub patch: json_patch::Patch,
+}
+
+/// A changed document as read and as written, for a diff. Held as YAML text (LZ4-compressed
+/// when long, like the output), not as parsed values, which cost many times their text: with the
+/// detail on, every changed document of the stream is kept until the run ends.
+#[derive(Debug, Clone)]
+pub struct ChangedDocument {
+    pub at: Located,
+    before: Held,
+    after: Held,
+}
+
+impl ChangedDocument {
+    /// `before`: the document's input text; `after`: its text as vaultwire writes it.
+    pub fn new(at: Located, before: &str, after: Held) -> Self {
+        ChangedDocument {
+            at,
+            before: Held::new(before.to_string()),
+            after,
+        }
+    }
+
+    /// The document as read (it parsed when it was read).
+    pub fn before(&self) -> Result<Value, yaml::ParseError> {
+        yaml::parse(&self.before.text())
+    }
+
+    /// The document as written, keys in the order they are written.
+    pub fn after(&self) -> Result<Value, yaml::ParseError> {
+        yaml::parse(&self.after.text())
+    }
 }
 
 fn describe(at: &Located) -> String {

@@ -144,38 +144,20 @@ function showMessages(r, input, config) {
     .map(([cls, text]) => el('li', { className: cls, textContent: text })));
 }
 
-// A line diff (longest common subsequence) of each changed document, normalized YAML on both
-// sides so that only what vaultwire changed shows; three lines of context.
-function lineDiff(a, b) {
-  const n = a.length, m = b.length;
-  if (n * m > 4e6) return [...a.map((l) => ['del', l]), ...b.map((l) => ['add', l])];
-  const L = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
-  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--)
-    L[i][j] = a[i] === b[j] ? L[i + 1][j + 1] + 1 : Math.max(L[i + 1][j], L[i][j + 1]);
-  const out = [];
-  let i = 0, j = 0;
-  while (i < n || j < m) {
-    if (i < n && j < m && a[i] === b[j]) { out.push(['ctx', a[i]]); i++; j++; }
-    else if (j < m && (i === n || L[i][j + 1] >= L[i + 1][j])) out.push(['add', b[j++]]);
-    else out.push(['del', a[i++]]);
-  }
-  return out;
-}
+// Each changed document's line diff, as transform() computes it (normalized YAML on both sides,
+// so that only what vaultwire changed shows; three lines of context; `gap`: lines left out).
+const MARK = { add: '+ ', del: '- ', ctx: '  ' };
 
 function showDiff(changes) {
   const blocks = changes.map((c) => {
-    const lines = lineDiff(c.before.split('\n'), c.after.split('\n'));
-    const near = lines.map((_, k) => lines.slice(Math.max(0, k - 3), k + 4).some(([t]) => t !== 'ctx'));
     const pre = el('pre', { className: 'diff' });
-    let gap = false;
-    lines.forEach(([t, text], k) => {
-      if (!near[k]) { if (!gap) pre.append(el('span', { className: 'gap', textContent: '  …' })); gap = true; return; }
-      gap = false;
-      pre.append(el('span', { className: t, textContent: { add: '+ ', del: '- ', ctx: '  ' }[t] + text }));
-    });
-    const added = lines.filter(([t]) => t === 'add').length, removed = lines.filter(([t]) => t === 'del').length;
+    for (const line of c.lines) {
+      pre.append(line.tag === 'gap'
+        ? el('span', { className: 'gap', textContent: '  …', title: `${line.skipped} unchanged line(s)` })
+        : el('span', { className: line.tag, textContent: MARK[line.tag] + line.text }));
+    }
     return el('details', { open: changes.length <= 3 },
-      el('summary', { textContent: `document ${c.document}: ${c.kind} ${c.name} (+${added} −${removed})` }), pre);
+      el('summary', { textContent: `document ${c.document}: ${c.kind} ${c.name} (+${c.added} −${c.removed})` }), pre);
   });
   $('diff').replaceChildren(...(blocks.length ? blocks : [el('p', { textContent: 'No document changed.' })]));
 }

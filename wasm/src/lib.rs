@@ -24,8 +24,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use serde::Serialize;
 use serde_json::Value;
+use similar::{ChangeTag, TextDiff};
 use vaultwire::document::Document;
-use vaultwire::report::Located;
+use vaultwire::report::{ChangedDocument, Located};
 use vaultwire::workload::{self, EnvSource, ObjectRef, CONTAINER_LISTS};
 use vaultwire::{stream, yaml, Config};
 use wasm_bindgen::prelude::*;
@@ -80,8 +81,9 @@ fn config_of(config: &JsValue) -> Result<Config, vaultwire::Error> {
 }
 
 /// Wires `stream` as the CLI would with the same config: `{ stream, report, changes }`.
-/// `changes` holds, per changed document, its value before and after as normalized YAML (for a
-/// readable diff; Secret values shown as `(redacted)`); `report` is the `--report` JSON.
+/// `changes` holds, per changed document, a line diff of its normalized YAML before and after
+/// (Secret values shown as `(redacted)`), for the page to render; `report` is the `--report`
+/// JSON.
 #[wasm_bindgen]
 pub fn transform(stream: &str, config: JsValue) -> Result<JsValue, JsValue> {
     let config = config_of(&config).map_err(js_error)?;
@@ -90,56 +92,16 @@ pub fn transform(stream: &str, config: JsValue) -> Result<JsValue, JsValue> {
 
 /// [`transform`] without JS types.
 pub fn transform_with(input: &str, config: &Config) -> Result<Transformed, vaultwire::Error> {
-    let output = vaultwire::run(input, config)?;
-    let chunks = stream::split(input).chunks;
-    let changes = output
-        .report
-        .patches
+    let mut output = vaultwire::run(input, config)?;
+    let changes = std::mem::take(&mut output.report.documents)
         .iter()
-        .filter_map(|p| {
-            let chunk = chunks.get(p.at.document.checked_sub(1)?)?;
-            let mut before = yaml::parse(chunk.body).ok()?;
-            let mut after = before.clone();
-            json_patch::patch(&mut after, &p.patch).ok()?;
-            keep_order(&mut after, &before);
-            redact_secret_data(&mut before);
-            redact_secret_data(&mut after);
-            Some(Change {
-                at: p.at.clone(),
-                before: yaml::to_string(&before),
-                after: yaml::to_string(&after),
-            })
-        })
+        .filter_map(Change::of)
         .collect();
     Ok(Transformed {
         stream: output.stream,
         report: output.report,
         changes,
     })
-}
-
-/// Applying a patch's `remove` reorders a map (serde_json swaps the last key in); put the keys
-/// back in the input's order, new keys after them, as vaultwire writes them.
-fn keep_order(after: &mut Value, before: &Value) {
-    match (after, before) {
-        (Value::Object(a), Value::Object(b)) => {
-            let rank = |k: &String| b.keys().position(|x| x == k).unwrap_or(usize::MAX);
-            let mut entries: Vec<(String, Value)> = std::mem::take(a).into_iter().collect();
-            entries.sort_by_key(|(k, _)| rank(k));
-            for (k, mut v) in entries {
-                if let Some(old) = b.get(&k) {
-                    keep_order(&mut v, old);
-                }
-                a.insert(k, v);
-            }
-        }
-        (Value::Array(a), Value::Array(b)) => {
-            for (x, y) in a.iter_mut().zip(b) {
-                keep_order(x, y);
-            }
-        }
-        _ => {}
-    }
 }
 
 /// A diff on screen shows which Secret keys went away, never their values: the page may be
@@ -168,12 +130,80 @@ pub struct Transformed {
     pub changes: Vec<Change>,
 }
 
+/// One changed document: where it is, how many lines its diff adds and removes, and the diff.
 #[derive(Serialize)]
 pub struct Change {
     #[serde(flatten)]
     pub at: Located,
-    pub before: String,
-    pub after: String,
+    pub added: usize,
+    pub removed: usize,
+    pub lines: Vec<Line>,
+}
+
+/// Unchanged lines shown around each change.
+pub const CONTEXT: usize = 3;
+
+/// A line of a diff, as the page shows it: `{ tag: "ctx" | "add" | "del", text }`, or
+/// `{ tag: "gap", skipped }` for unchanged lines left out.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[serde(tag = "tag", rename_all = "lowercase")]
+pub enum Line {
+    Ctx { text: String },
+    Add { text: String },
+    Del { text: String },
+    Gap { skipped: usize },
+}
+
+impl Change {
+    /// `None` only if the library's own text of the document does not parse again.
+    fn of(doc: &ChangedDocument) -> Option<Change> {
+        let (mut before, mut after) = (doc.before().ok()?, doc.after().ok()?);
+        redact_secret_data(&mut before);
+        redact_secret_data(&mut after);
+        let lines = line_diff(&yaml::to_string(&before), &yaml::to_string(&after), CONTEXT);
+        let count = |f: fn(&Line) -> bool| lines.iter().filter(|l| f(l)).count();
+        Some(Change {
+            at: doc.at.clone(),
+            added: count(|l| matches!(l, Line::Add { .. })),
+            removed: count(|l| matches!(l, Line::Del { .. })),
+            lines,
+        })
+    }
+}
+
+/// The changed lines of `after` against `before` with `context` unchanged lines around each
+/// change; the unchanged lines between are one [`Line::Gap`].
+pub fn line_diff(before: &str, after: &str, context: usize) -> Vec<Line> {
+    let diff = TextDiff::from_lines(before, after);
+    let mut lines = Vec::new();
+    let mut shown = 0; // lines of `before` shown or skipped so far
+    for group in diff.grouped_ops(context) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            continue;
+        };
+        if first.old_range().start > shown {
+            lines.push(Line::Gap {
+                skipped: first.old_range().start - shown,
+            });
+        }
+        for change in group.iter().flat_map(|op| diff.iter_changes(op)) {
+            let text = change.value();
+            let text = text.strip_suffix('\n').unwrap_or(text).to_string();
+            lines.push(match change.tag() {
+                ChangeTag::Equal => Line::Ctx { text },
+                ChangeTag::Insert => Line::Add { text },
+                ChangeTag::Delete => Line::Del { text },
+            });
+        }
+        shown = last.old_range().end;
+    }
+    let total = diff.old_slices().len();
+    if total > shown {
+        lines.push(Line::Gap {
+            skipped: total - shown,
+        });
+    }
+    lines
 }
 
 /// The keys a person may want to move to Vault: `{ keys, workloads }`, where `keys` is every
@@ -318,18 +348,130 @@ mod tests {
         assert_eq!(unique.len(), c.keys.len(), "keys repeat: {:?}", c.keys);
     }
 
+    /// The text a diff turns `before` into, with every context and removed line checked
+    /// against `before`.
+    fn apply(before: &str, diff: &[Line]) -> String {
+        let old: Vec<&str> = before.lines().collect();
+        let mut at = 0;
+        let mut out = String::new();
+        for line in diff {
+            match line {
+                Line::Ctx { text } | Line::Del { text } => {
+                    assert_eq!(old.get(at), Some(&text.as_str()), "line {}", at + 1);
+                    at += 1;
+                    if matches!(line, Line::Ctx { .. }) {
+                        out += text;
+                        out.push('\n');
+                    }
+                }
+                Line::Add { text } => {
+                    out += text;
+                    out.push('\n');
+                }
+                Line::Gap { skipped } => {
+                    for l in &old[at..at + skipped] {
+                        out += l;
+                        out.push('\n');
+                    }
+                    at += skipped;
+                }
+            }
+        }
+        assert_eq!(at, old.len(), "the diff covers all of before");
+        out
+    }
+
+    /// A document of a stream as the page's diff shows it: normalized YAML, Secret data redacted.
+    fn shown(chunk: &stream::Chunk<'_>) -> String {
+        let mut value = yaml::parse(chunk.body).expect("yaml");
+        redact_secret_data(&mut value);
+        yaml::to_string(&value)
+    }
+
     #[test]
-    fn transform_matches_the_library_and_diffs_changed_documents() {
+    fn diffs_turn_each_input_document_into_the_output_one() {
         let config = Config::from_yaml(
-            "mode: mount\nkeys: [PORTKEY_CLIENT_AUTH]\nvault: {secretPath: kv/data/p/c, role: r}\n",
+            "mode: mount\nkeys: [PORTKEY_CLIENT_AUTH]\nvault: {secretPath: kv/data/p/c, role: r}\nkeepPlaintext: true\n",
         )
         .expect("config");
         let t = transform_with(EXAMPLE, &config).expect("wires");
-        let lib = vaultwire::run(EXAMPLE, &config).expect("wires");
-        assert_eq!(t.stream, lib.stream);
-        assert_eq!(t.changes.len(), lib.report.patches.len());
-        assert!(t.changes.iter().all(|c| c.before != c.after));
-        assert!(t.changes.iter().any(|c| c.after.contains("agent-inject")));
+        // Read from the two streams, not from the report: with plaintext kept, mount mode
+        // neither drops nor adds a document, so the n-th input document is the n-th output one.
+        let input = stream::split(EXAMPLE).chunks;
+        let output = stream::split(&t.stream).chunks;
+        assert_eq!(input.len(), output.len());
+        let changed: Vec<usize> = input
+            .iter()
+            .zip(&output)
+            .enumerate()
+            .filter(|(_, (a, b))| {
+                !a.is_blank() && yaml::parse(a.body).ok() != yaml::parse(b.body).ok()
+            })
+            .map(|(i, _)| i + 1)
+            .collect();
+        assert!(!changed.is_empty());
+        assert_eq!(
+            t.changes.iter().map(|c| c.at.document).collect::<Vec<_>>(),
+            changed
+        );
+        for c in &t.changes {
+            let i = c.at.document - 1;
+            assert_eq!(apply(&shown(&input[i]), &c.lines), shown(&output[i]));
+            let count = |f: fn(&Line) -> bool| c.lines.iter().filter(|l| f(l)).count();
+            assert_eq!(c.added, count(|l| matches!(l, Line::Add { .. })));
+            assert_eq!(c.removed, count(|l| matches!(l, Line::Del { .. })));
+            assert!(c.added + c.removed > 0);
+        }
+        assert!(t.changes.iter().any(|c| c.lines.iter().any(
+            |l| matches!(l, Line::Add { text } if text.contains("agent-inject-file-portkey_client_auth"))
+        )));
+    }
+
+    #[test]
+    fn diffs_keep_three_lines_of_context() {
+        let before: String = (1..=20).map(|i| format!("k{i}: {i}\n")).collect();
+        let after = before.replace("k10: 10\n", "k10: ten\n");
+        let diff = line_diff(&before, &after, CONTEXT);
+        let ctx = |i: usize| Line::Ctx {
+            text: format!("k{i}: {i}"),
+        };
+        let mut want = vec![Line::Gap { skipped: 6 }, ctx(7), ctx(8), ctx(9)];
+        want.push(Line::Del {
+            text: "k10: 10".into(),
+        });
+        want.push(Line::Add {
+            text: "k10: ten".into(),
+        });
+        want.extend([ctx(11), ctx(12), ctx(13), Line::Gap { skipped: 7 }]);
+        assert_eq!(diff, want);
+        // two changes 6 unchanged lines apart share one hunk, 7 apart do not
+        let two = |gap: usize| {
+            let after = before
+                .replace("k3: 3\n", "k3: three\n")
+                .replace(&format!("k{0}: {0}\n", 4 + gap), "changed: yes\n");
+            line_diff(&before, &after, CONTEXT)
+                .iter()
+                .filter(|l| matches!(l, Line::Gap { .. }))
+                .count()
+        };
+        assert_eq!((two(6), two(7)), (1, 2));
+        assert_eq!(
+            line_diff(&before, &before, CONTEXT),
+            [Line::Gap { skipped: 20 }]
+        );
+    }
+
+    #[test]
+    fn diffs_serialize_as_the_page_reads_them() {
+        let json = serde_json::to_value(line_diff("a: 1\nb: 2\n", "a: 1\nb: 3\n", 0)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!([
+                {"tag": "gap", "skipped": 1},
+                {"tag": "del", "text": "b: 2"},
+                {"tag": "add", "text": "b: 3"},
+            ])
+        );
     }
 
     #[test]
@@ -340,11 +482,30 @@ mod tests {
         let t = transform_with(EXAMPLE, &config).expect("wires");
         let secrets: Vec<&Change> = t.changes.iter().filter(|c| c.at.kind == "Secret").collect();
         assert!(!secrets.is_empty(), "the example's Secret loses a key");
+        let values: Vec<String> = stream::split(EXAMPLE)
+            .chunks
+            .iter()
+            .filter_map(|c| yaml::parse(c.body).ok())
+            .filter(|d| d["kind"] == "Secret")
+            .flat_map(|d| {
+                d["data"]
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|m| m.values().filter_map(Value::as_str).map(str::to_string))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert!(!values.is_empty());
         for c in secrets {
-            let doc = vaultwire::yaml::parse(&c.before).expect("yaml");
-            for v in doc["data"].as_object().into_iter().flat_map(|m| m.values()) {
-                assert!(v.is_null() || v == "(redacted)", "{v}");
+            for l in &c.lines {
+                if let Line::Ctx { text } | Line::Add { text } | Line::Del { text } = l {
+                    assert!(!values.iter().any(|v| text.contains(v.as_str())), "{text}");
+                }
             }
+            assert!(c
+                .lines
+                .iter()
+                .any(|l| matches!(l, Line::Del { text } if text.ends_with(": (redacted)"))));
         }
     }
 
