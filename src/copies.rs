@@ -8,8 +8,9 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value;
 
 use crate::document::{object_place, Document};
+use crate::error::Place;
 use crate::objects::{decode, ObjectRef};
-use crate::report::{Located, PlaintextCopy};
+use crate::report::PlaintextCopy;
 use crate::selection::secret_like_value;
 use crate::workload::{kind_of, objects};
 
@@ -52,7 +53,7 @@ impl<'a> Moved<'a> {
                 None => match crate::yaml::parse(doc.chunk.body) {
                     Ok(v) => self.document(doc, &v, &mut out),
                     Err(_) => out.push(PlaintextCopy {
-                        at: Located::from(&doc.place()),
+                        at: doc.place().object(),
                         field: "(a document that does not parse)".into(),
                         of: "a moved key".into(),
                     }),
@@ -76,7 +77,7 @@ impl<'a> Moved<'a> {
     fn document(&self, doc: &Document<'_>, value: &Value, out: &mut Vec<PlaintextCopy>) {
         let base = doc.place();
         for obj in objects(value) {
-            let at = Located::from(&object_place(&base, obj));
+            let at = object_place(&base, obj).object();
             let this = ObjectRef::of(obj);
             let secret = kind_of(obj) == "Secret";
             let Some(map) = obj.as_object() else { continue };
@@ -112,7 +113,7 @@ impl<'a> Moved<'a> {
         }
     }
 
-    fn walk(&self, v: &Value, path: &str, at: &Located, out: &mut Vec<PlaintextCopy>) {
+    fn walk(&self, v: &Value, path: &str, at: &Place, out: &mut Vec<PlaintextCopy>) {
         match v {
             Value::String(s) => {
                 if let Some(of) = self.values.get(s.as_str()) {

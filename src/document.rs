@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, Place, Result};
-use crate::report::{ChangedDocument, DocumentPatch, Located};
+use crate::report::{ChangedDocument, DocumentPatch};
 use crate::stream::{Chunk, Held};
 use crate::workload::{kind_needs_reading, kind_of, name_of, text_may_hold_pods};
 use crate::yaml;
@@ -18,16 +18,13 @@ pub struct Document<'a> {
     pub chunk: Chunk<'a>,
     /// The parsed document, when vaultwire needs to read it.
     pub value: Option<Value>,
-    /// The value as read, when it is kept ([`Document::load`]). For a document parsed from its
-    /// chunk this is `None`: the chunk's untouched text is the original, parsed again only when
-    /// it is settled ([`Document::settle`]) instead of cloned up front.
+    /// The value as read, when it is kept (a resource an earlier run added). Otherwise `None`:
+    /// the chunk's text is the original, parsed again only when a touched document is settled
+    /// ([`Document::settle`]) instead of cloned up front.
     pub original: Option<Value>,
     pub dropped: bool,
     /// A transform may have changed it: only such documents are compared when settled.
     pub touched: bool,
-    /// A workload read only when its turn comes ([`Document::read_all`]), wired, written out
-    /// to [`Document::emitted`] and let go, so a big stream is never held parsed all at once.
-    pub deferred: bool,
     /// The re-serialized document once it is settled; `None`: unchanged.
     pub emitted: Option<Held>,
     /// Its change as a JSON Patch, when the run reports patches.
@@ -37,61 +34,27 @@ pub struct Document<'a> {
 }
 
 impl<'a> Document<'a> {
-    /// Parses the documents vaultwire may change or must read (workloads, Lists, Secrets,
-    /// ConfigMaps, and any document whose kind cannot be seen as text); the others pass through
-    /// as bytes. With `defer_workloads`, a document whose text shows a workload kind is left for
-    /// [`Document::load`].
-    pub fn read_all(chunks: Vec<Chunk<'a>>, defer_workloads: bool) -> Result<Vec<Document<'a>>> {
+    /// Parses the documents vaultwire may change or must read (anything that may hold a pod,
+    /// lists, Secrets, ConfigMaps, Ingresses, ServiceAccounts, and any document whose kind
+    /// cannot be seen as text); the others pass through as bytes.
+    pub fn read_all(chunks: Vec<Chunk<'a>>) -> Result<Vec<Document<'a>>> {
         crate::limits::check_stream(&chunks)?;
         chunks
             .into_iter()
             .enumerate()
-            .map(|(i, chunk)| {
-                let workload = text_may_hold_pods(chunk.body);
-                if defer_workloads && workload && !chunk.is_blank() {
-                    Ok(Document::new(i + 1, chunk, None, true))
-                } else {
-                    Document::read(i + 1, chunk)
-                }
-            })
+            .map(|(i, chunk)| Document::read_as(i + 1, chunk, false))
             .collect()
-    }
-
-    /// Reads a deferred document, keeping what it was for the comparison when it is settled.
-    pub fn load(&mut self) -> Result<()> {
-        if self.deferred && self.value.is_none() && self.emitted.is_none() {
-            let value = parse_chunk(self.index, &self.chunk)?;
-            self.original = Some(value.clone());
-            self.value = Some(value);
-        }
-        Ok(())
-    }
-
-    /// Reads the document again from its input bytes, undoing what a run did to it.
-    pub fn reload(&mut self) -> Result<()> {
-        self.emitted = None;
-        self.patch = None;
-        self.change = None;
-        self.value = None;
-        self.original = None;
-        if self.deferred {
-            self.load()
-        } else {
-            self.value = Some(parse_chunk(self.index, &self.chunk)?);
-            Ok(())
-        }
     }
 
     /// The document is done: its new text (when it changed) is kept, its parsed value let go,
     /// unless `patches` asks for the detail: its patch and both texts, in [`Document::patch`]
-    /// and [`Document::change`]. The original is the one kept by [`Document::load`], else the
-    /// input bytes parsed again, one document at a time, rather than cloned when read.
+    /// and [`Document::change`]. Only a touched document is compared with its original.
     pub fn settle(&mut self, patches: bool) {
-        let at = patches.then(|| Located::from(&self.place()));
+        let at = patches.then(|| self.place().object());
         let Some(value) = self.value.take() else {
             return;
         };
-        if !self.touched && !self.deferred {
+        if !self.touched {
             return;
         }
         let original = self
@@ -129,10 +92,6 @@ impl<'a> Document<'a> {
             .collect()
     }
 
-    fn read(index: usize, chunk: Chunk<'a>) -> Result<Document<'a>> {
-        Document::read_as(index, chunk, false)
-    }
-
     fn read_as(index: usize, chunk: Chunk<'a>, every_kind: bool) -> Result<Document<'a>> {
         let needs_reading = !chunk.is_blank()
             && (every_kind
@@ -143,10 +102,10 @@ impl<'a> Document<'a> {
         } else {
             None
         };
-        Ok(Document::new(index, chunk, value, false))
+        Ok(Document::new(index, chunk, value))
     }
 
-    fn new(index: usize, chunk: Chunk<'a>, value: Option<Value>, deferred: bool) -> Self {
+    fn new(index: usize, chunk: Chunk<'a>, value: Option<Value>) -> Self {
         Document {
             index,
             original: None,
@@ -154,7 +113,6 @@ impl<'a> Document<'a> {
             chunk,
             dropped: false,
             touched: false,
-            deferred,
             emitted: None,
             patch: None,
             change: None,
@@ -165,14 +123,10 @@ impl<'a> Document<'a> {
     pub fn place(&self) -> Place {
         let obj = self.value.as_ref();
         Place {
-            document: Some(self.index),
+            document: self.index,
             source: self.chunk.source(),
-            kind: obj
-                .map(|o| kind_of(o).to_string())
-                .filter(|k| !k.is_empty()),
-            name: obj
-                .map(|o| name_of(o).to_string())
-                .filter(|n| !n.is_empty()),
+            kind: obj.map(|o| kind_of(o).to_string()).unwrap_or_default(),
+            name: obj.map(|o| name_of(o).to_string()).unwrap_or_default(),
             ..Place::default()
         }
     }
@@ -181,9 +135,9 @@ impl<'a> Document<'a> {
 fn parse_chunk(index: usize, chunk: &Chunk<'_>) -> Result<Value> {
     yaml::parse(&chunk.document()).map_err(|e| {
         let place = Place {
-            document: Some(index),
+            document: index,
             source: chunk.source(),
-            kind: chunk.top_level_kind().map(str::to_string),
+            kind: chunk.top_level_kind().unwrap_or_default().to_string(),
             ..Place::default()
         };
         let line = e
@@ -201,8 +155,8 @@ fn parse_chunk(index: usize, chunk: &Chunk<'_>) -> Result<Value> {
 /// The place of one object of a document (itself, or an item of a `kind: List`).
 pub fn object_place(document: &Place, obj: &Value) -> Place {
     Place {
-        kind: Some(kind_of(obj).to_string()).filter(|k| !k.is_empty()),
-        name: Some(name_of(obj).to_string()).filter(|n| !n.is_empty()),
+        kind: kind_of(obj).to_string(),
+        name: name_of(obj).to_string(),
         ..document.clone()
     }
 }
@@ -215,7 +169,7 @@ mod tests {
         let chunks =
             crate::stream::split("kind: ConfigMap\nmetadata: {name: c}\ndata: {a: one, b: two}\n")
                 .chunks;
-        let mut doc = Document::read_all(chunks, false).unwrap().remove(0);
+        let mut doc = Document::read_all(chunks).unwrap().remove(0);
         let value = doc.value.as_mut().unwrap();
         value["data"].as_object_mut().unwrap().shift_remove("a");
         value["data"]["c"] = "z".into();

@@ -17,40 +17,81 @@ pub enum ErrorKind {
     Conflict,
     /// `--strict` turned warnings into an error.
     Strict,
+    /// `lint` found something, or a `check` read would fail: the run worked, the answer is no.
+    Findings,
+    /// Reading or writing a file, stdin, stdout or a socket failed.
+    Io,
 }
 
-/// Where in the stream an error or a change happened. Every part is optional; the rendering
-/// puts the document first and narrows down to the env entry.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+impl ErrorKind {
+    /// The documented exit code: 2 for how vaultwire was called, configured or could do I/O,
+    /// 1 for a stream that cannot be wired as asked and for findings.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorKind::Config | ErrorKind::Io => 2,
+            ErrorKind::Yaml
+            | ErrorKind::Input
+            | ErrorKind::Conflict
+            | ErrorKind::Strict
+            | ErrorKind::Findings => 1,
+        }
+    }
+}
+
+/// Where in the stream an error, a change or a finding is: the one place type of errors,
+/// reports and lint. The rendering puts the document first and narrows down to the env entry;
+/// in JSON its parts are flat fields (`document`, `source`, `kind`, `name`, and `container`,
+/// `env` when known).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Place {
-    /// 1-based position of the document in the input stream.
-    pub document: Option<usize>,
+    /// 1-based position of the document in the input stream; 0: none (a document vaultwire
+    /// adds, or an error of the configuration).
+    pub document: usize,
     /// The template file the document came from (`# Source:` or the Helm 4 annotation).
     pub source: Option<String>,
-    pub kind: Option<String>,
-    pub name: Option<String>,
+    /// Empty when unknown.
+    pub kind: String,
+    /// Empty when unknown.
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub env: Option<String>,
+}
+
+impl Place {
+    /// The document and object alone, without container and env (for records that name
+    /// those themselves).
+    pub fn object(&self) -> Place {
+        Place {
+            container: None,
+            env: None,
+            ..self.clone()
+        }
+    }
 }
 
 impl fmt::Display for Place {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parts: Vec<String> = Vec::new();
-        if let Some(n) = self.document {
-            let mut doc = format!("document {n}");
-            let mut inner = Vec::new();
-            if let Some(src) = &self.source {
-                inner.push(src.clone());
-            }
-            match (&self.kind, &self.name) {
-                (Some(k), Some(n)) => inner.push(format!("{k} '{n}'")),
-                (Some(k), None) => inner.push(k.clone()),
-                _ => {}
-            }
+        let mut inner = Vec::new();
+        if let Some(src) = &self.source {
+            inner.push(src.clone());
+        }
+        match (self.kind.is_empty(), self.name.is_empty()) {
+            (false, false) => inner.push(format!("{} '{}'", self.kind, self.name)),
+            (false, true) => inner.push(self.kind.clone()),
+            _ => {}
+        }
+        if self.document > 0 {
+            let mut doc = format!("document {}", self.document);
             if !inner.is_empty() {
                 doc.push_str(&format!(" ({})", inner.join(", ")));
             }
             parts.push(doc);
+        } else if !inner.is_empty() {
+            parts.push(inner.join(", "));
         }
         if let Some(c) = &self.container {
             parts.push(format!("container '{c}'"));

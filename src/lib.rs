@@ -107,7 +107,7 @@ pub fn run(input: &str, config: &Config) -> Result<Output> {
 pub fn wire<'a>(input: &'a str, config: &Config, options: Options) -> Result<Wired<'a>> {
     let mode = config.validate()?;
     let stream = stream::split(input);
-    let mut docs = Document::read_all(stream.chunks, false)?;
+    let mut docs = Document::read_all(stream.chunks)?;
     let mut report = Report {
         mode: mode.to_string(),
         option: mode.option_letter().to_string(),

@@ -40,7 +40,7 @@ pub fn check_stream(chunks: &[Chunk<'_>]) -> Result<()> {
     if chunks.len() > MAX_DOCUMENTS {
         let extra = &chunks[MAX_DOCUMENTS];
         let place = Place {
-            document: Some(MAX_DOCUMENTS + 1),
+            document: MAX_DOCUMENTS + 1,
             source: extra.source(),
             ..Place::default()
         };

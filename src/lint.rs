@@ -25,7 +25,6 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::document::{object_place, Document};
 use crate::error::{Place, Result};
-use crate::report::Located;
 use crate::stream;
 use crate::vault::{injector_files, legal_annotation_name, PREFIX};
 use crate::workload::{
@@ -38,7 +37,7 @@ use crate::workload::{
 pub struct Finding {
     pub rule: &'static str,
     #[serde(flatten)]
-    pub at: Located,
+    pub at: Place,
     pub container: Option<String>,
     pub env: Option<String>,
     pub message: String,
@@ -47,12 +46,9 @@ pub struct Finding {
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let place = Place {
-            document: Some(self.at.document),
-            source: self.at.source.clone(),
-            kind: Some(self.at.kind.clone()).filter(|k| !k.is_empty()),
-            name: Some(self.at.name.clone()).filter(|n| !n.is_empty()),
             container: self.container.clone(),
             env: self.env.clone(),
+            ..self.at.clone()
         };
         write!(f, "{}: {place}: {}", self.rule, self.message)
     }
@@ -88,10 +84,8 @@ pub fn lint(input: &str, config: &Config) -> Result<Vec<Finding>> {
             // The parser refuses a mapping key written twice: report each such document and
             // lint the rest of the stream without it. The documents before the one that failed
             // parsed; any other error stands.
-            let Some(failed) = error
-                .place()
-                .document
-                .filter(|d| (1..=chunks.len()).contains(d))
+            let Some(failed) =
+                Some(error.place().document).filter(|d| (1..=chunks.len()).contains(d))
             else {
                 return Err(error);
             };
@@ -103,9 +97,9 @@ pub fn lint(input: &str, config: &Config) -> Result<Vec<Finding>> {
                     continue;
                 };
                 let place = Place {
-                    document: Some(i + 1),
+                    document: i + 1,
                     source: chunk.source(),
-                    kind: chunk.top_level_kind().map(str::to_string),
+                    kind: chunk.top_level_kind().unwrap_or_default().to_string(),
                     ..Place::default()
                 };
                 let key = key.map(|k| format!(" '{k}'")).unwrap_or_default();
@@ -141,7 +135,7 @@ fn finding(
 ) -> Finding {
     Finding {
         rule,
-        at: Located::from(place),
+        at: place.object(),
         container: container.map(str::to_string),
         env: env.map(str::to_string),
         message,

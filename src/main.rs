@@ -1,6 +1,7 @@
 //! The `vaultwire` command: flags and config file in, stream on stdin, stream on stdout.
-//! Exit codes: 0 success, 1 the stream could not be wired (bad YAML, conflict, --strict
-//! warnings), 2 usage or configuration error. On any error stdout stays empty.
+//! Exit codes ([`ErrorKind::exit_code`]): 0 success, 1 the stream cannot be wired as asked
+//! (bad YAML, conflict, ambiguity, --strict warnings) or lint/check found something, 2 usage,
+//! configuration or I/O error. On any error stdout stays empty.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -166,7 +167,10 @@ fn config(cli: &WiringArgs) -> Result<Config, Error> {
     let mut c = match &cli.config {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| {
-                Error::config(format!("cannot read config file '{}': {e}", path.display()))
+                Error::new(
+                    ErrorKind::Io,
+                    format!("cannot read config file '{}': {e}", path.display()),
+                )
             })?;
             Config::from_yaml(&text).map_err(|e| {
                 Error::config(format!("config file {}: {}", path.display(), e.message()))
@@ -227,13 +231,6 @@ fn config(cli: &WiringArgs) -> Result<Config, Error> {
     Ok(c)
 }
 
-fn exit_code(e: &Error) -> u8 {
-    match e.kind() {
-        ErrorKind::Config => 2,
-        _ => 1,
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
@@ -246,7 +243,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("vaultwire: {e}");
-            ExitCode::from(exit_code(&e))
+            ExitCode::from(e.kind().exit_code())
         }
     }
 }
@@ -261,7 +258,7 @@ fn stdin() -> Result<String, Error> {
     stdin
         .take(limit as u64 + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| Error::new(ErrorKind::Input, format!("cannot read stdin: {e}")))?;
+        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read stdin: {e}")))?;
     if bytes.len() > limit {
         return Err(Error::new(
             ErrorKind::Yaml,
@@ -344,7 +341,7 @@ fn lint(wiring: &WiringArgs, format: &str) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::new(
-            ErrorKind::Input,
+            ErrorKind::Findings,
             format!("{} finding(s)", findings.len()),
         ))
     }
@@ -369,8 +366,12 @@ fn run(cli: &Cli) -> Result<(), Error> {
     }
     if let Some(path) = &cli.report {
         let json = serde_json::to_string_pretty(&wired.report).unwrap_or_default();
-        std::fs::write(path, json + "\n")
-            .map_err(|e| Error::config(format!("cannot write report '{}': {e}", path.display())))?;
+        std::fs::write(path, json + "\n").map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot write report '{}': {e}", path.display()),
+            )
+        })?;
     }
     let mut stdout = Stdout {
         out: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock()),
@@ -381,7 +382,7 @@ fn run(cli: &Cli) -> Result<(), Error> {
     let flushed = stdout.out.flush();
     if let Some(e) = stdout.error.or(flushed.err()) {
         return Err(Error::new(
-            ErrorKind::Input,
+            ErrorKind::Io,
             format!("cannot write stdout: {e}"),
         ));
     }

@@ -11,7 +11,7 @@ use crate::document::{object_place, Document};
 use crate::modes::Moved;
 use crate::objects::{data_keys, ObjectRef, DATA_FIELDS};
 use crate::references::References;
-use crate::report::{Kept, Located, RemovedKey, Report};
+use crate::report::{Kept, RemovedKey, Report};
 use crate::workload::objects_mut;
 
 /// `refs`: the index with the pods as rewritten.
@@ -47,7 +47,7 @@ pub fn plaintext(
                 if let Some(reader) = refs.readers(&target, key).next() {
                     let count = refs.readers(&target, key).count();
                     report.kept.push(Kept {
-                        at: Located::from(&place),
+                        at: place.object(),
                         key: key.clone(),
                         reader: reader.describe(),
                         readers: count,
@@ -59,7 +59,7 @@ pub fn plaintext(
                         if map.shift_remove(key).is_some() {
                             removed_any = true;
                             report.removed_keys.push(RemovedKey {
-                                at: Located::from(&place),
+                                at: place.object(),
                                 key: key.clone(),
                             });
                         }
@@ -82,7 +82,7 @@ pub fn plaintext(
         }
         if drop_document {
             doc.dropped = true;
-            report.dropped_documents.push(Located::from(&doc.place()));
+            report.dropped_documents.push(doc.place().object());
         }
     }
 }

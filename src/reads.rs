@@ -6,8 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::document::{object_place, Document};
-use crate::error::Result;
-use crate::report::Located;
+use crate::error::{Place, Result};
 use crate::stream;
 use crate::vault::injector_files;
 use crate::workload::{items, kind_of, name_of, objects, pod_template};
@@ -23,7 +22,7 @@ pub struct VaultRead {
     /// whose data layout is seen in the response.
     pub kv_version: Option<u8>,
     #[serde(flatten)]
-    pub at: Located,
+    pub at: Place,
     pub via: String,
 }
 
@@ -37,7 +36,7 @@ pub fn vault_reads(input: &str) -> Result<Vec<VaultRead>> {
     for doc in &docs {
         let base = doc.place();
         for obj in doc.value.iter().flat_map(objects) {
-            let at = Located::from(&object_place(&base, obj));
+            let at = object_place(&base, obj).object();
             let mut push = |api_path: String, key: String, kv_version, via: String| {
                 let read = VaultRead {
                     api_path,

@@ -29,9 +29,9 @@ pub struct Report {
     pub kept: Vec<Kept>,
     /// Copies of a moved value elsewhere in the output (`plaintext-copy`).
     pub copies: Vec<PlaintextCopy>,
-    pub dropped_documents: Vec<Located>,
+    pub dropped_documents: Vec<Place>,
     /// Operator resources vaultwire adds to the stream.
-    pub added_documents: Vec<Located>,
+    pub added_documents: Vec<Place>,
     pub warnings: Vec<String>,
     /// Facts worth a line even without `--explain` (how a Vault path was read).
     pub notes: Vec<String>,
@@ -64,32 +64,11 @@ impl Report {
     }
 }
 
-/// Where a change happened, flattened for JSON.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Located {
-    pub document: usize,
-    pub source: Option<String>,
-    pub kind: String,
-    pub name: String,
-}
-
-impl From<&Place> for Located {
-    fn from(p: &Place) -> Self {
-        Located {
-            document: p.document.unwrap_or(0),
-            source: p.source.clone(),
-            kind: p.kind.clone().unwrap_or_default(),
-            name: p.name.clone().unwrap_or_default(),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EnvChange {
     #[serde(flatten)]
-    pub at: Located,
+    pub at: Place,
     pub container: String,
     pub env: String,
     pub key: String,
@@ -104,7 +83,7 @@ pub struct EnvChange {
 #[serde(rename_all = "camelCase")]
 pub struct AnnotationChange {
     #[serde(flatten)]
-    pub at: Located,
+    pub at: Place,
     pub annotation: String,
     /// `added`, or `overwritten` under `--force`.
     pub action: String,
@@ -114,7 +93,7 @@ pub struct AnnotationChange {
 #[serde(rename_all = "camelCase")]
 pub struct RemovedKey {
     #[serde(flatten)]
-    pub at: Located,
+    pub at: Place,
     pub key: String,
 }
 
@@ -123,7 +102,7 @@ pub struct RemovedKey {
 #[serde(rename_all = "camelCase")]
 pub struct Kept {
     #[serde(flatten)]
-    pub at: Located,
+    pub at: Place,
     pub key: String,
     /// The first reader left, described.
     pub reader: String,
@@ -145,7 +124,7 @@ pub struct SourceField {
 #[serde(rename_all = "camelCase")]
 pub struct PlaintextCopy {
     #[serde(flatten)]
-    pub at: Located,
+    pub at: Place,
     /// The field holding the copy (`data.password`, `spec.template.spec.containers[0].env[2].value`).
     pub field: String,
     /// Whose value it is: `Secret 'db'/password`.
@@ -183,7 +162,7 @@ impl Kept {
 #[serde(rename_all = "camelCase")]
 pub struct DocumentPatch {
     #[serde(flatten)]
-    pub at: Located,
+    pub at: Place,
     /// RFC 6902 operations that turn the input document into the output document.
     pub patch: json_patch::Patch,
 }
@@ -193,14 +172,14 @@ pub struct DocumentPatch {
 /// detail on, every changed document of the stream is kept until the run ends.
 #[derive(Debug, Clone)]
 pub struct ChangedDocument {
-    pub at: Located,
+    pub at: Place,
     before: Held,
     after: Held,
 }
 
 impl ChangedDocument {
     /// `before`: the document's input text; `after`: its text as vaultwire writes it.
-    pub fn new(at: Located, before: &str, after: Held) -> Self {
+    pub fn new(at: Place, before: &str, after: Held) -> Self {
         ChangedDocument {
             at,
             before: Held::new(before.to_string()),
@@ -219,21 +198,8 @@ impl ChangedDocument {
     }
 }
 
-fn describe(at: &Located) -> String {
-    let mut s = format!("document {}", at.document);
-    let what = match (at.kind.is_empty(), at.name.is_empty()) {
-        (false, false) => format!("{} '{}'", at.kind, at.name),
-        (false, true) => at.kind.clone(),
-        _ => String::new(),
-    };
-    let parts: Vec<&str> = [at.source.as_deref().unwrap_or(""), what.as_str()]
-        .into_iter()
-        .filter(|p| !p.is_empty())
-        .collect();
-    if !parts.is_empty() {
-        let _ = write!(s, " ({})", parts.join(", "));
-    }
-    s
+fn describe(at: &Place) -> String {
+    at.object().to_string()
 }
 
 impl Report {

@@ -50,8 +50,8 @@ pub fn scan(docs: &[Document<'_>], targets: &Targets) -> Facts {
                 match crate::yaml::parse(doc.chunk.body) {
                     Ok(value) => {
                         let base = Place {
-                            kind: Some(crate::workload::kind_of(&value).to_string()),
-                            name: Some(crate::workload::name_of(&value).to_string()),
+                            kind: crate::workload::kind_of(&value).to_string(),
+                            name: crate::workload::name_of(&value).to_string(),
                             ..base
                         };
                         for obj in crate::workload::objects(&value) {

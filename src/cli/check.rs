@@ -70,7 +70,7 @@ pub fn run(input: &str, address: Option<&str>, token: Option<&str>) -> Result<()
         Ok(())
     } else {
         Err(Error::new(
-            ErrorKind::Input,
+            ErrorKind::Findings,
             format!(
                 "check: {failures} of {} Vault reads would fail",
                 reads.len()

@@ -47,7 +47,7 @@ pub fn serve(dir: &Path, port: u16, verbose: bool) -> Result<(), Error> {
         .map_err(|e| Error::config(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
     let port = listener
         .local_addr()
-        .map_err(|e| Error::new(ErrorKind::Input, format!("cannot read the bound port: {e}")))?
+        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read the bound port: {e}")))?
         .port();
     let mut stdout = io::stdout().lock();
     let _ = writeln!(

@@ -16,7 +16,7 @@ use crate::document::{object_place, Document};
 use crate::error::{Error, ErrorKind, Place, Result};
 use crate::objects::{ChartObjects, ObjectRef};
 use crate::operators::Wired;
-use crate::report::{EnvChange, Located, Report};
+use crate::report::{EnvChange, Report};
 use crate::selection::{LiteralMatch, Selection};
 use crate::workload::{
     objects_mut, pod_template_mut, runs_to_completion, selected, EnvSource, CONTAINER_LISTS,
@@ -141,8 +141,8 @@ impl Rewrite<'_> {
                 self.found.wired.push(Wired {
                     document: index,
                     object: i,
-                    kind: place.kind.clone().unwrap_or_default(),
-                    name: place.name.clone().unwrap_or_default(),
+                    kind: place.kind.clone(),
+                    name: place.name.clone(),
                 });
             }
         }
@@ -420,7 +420,7 @@ impl Rewrite<'_> {
             (source, _) => source.describe(),
         };
         report.env_changes.push(EnvChange {
-            at: Located::from(at),
+            at: at.object(),
             container: at.container.clone().unwrap_or_default(),
             env: env.to_string(),
             key: field.to_string(),

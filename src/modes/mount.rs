@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use crate::config::DEFAULT_SECRET_VOLUME_PATH;
 use crate::error::{Error, ErrorKind, Place, Result};
 use crate::modes::Wiring;
-use crate::report::{AnnotationChange, Located, Report};
+use crate::report::{AnnotationChange, Report};
 use crate::vault::{legal_annotation_name, secret_names, VaultPath, PREFIX};
 
 pub struct InjectorFiles {
@@ -174,7 +174,7 @@ impl Wiring for InjectorFiles {
                     annotations.insert(key.clone(), Value::String(value));
                     if !report.brief {
                         report.annotation_changes.push(AnnotationChange {
-                            at: Located::from(place),
+                            at: place.object(),
                             annotation: key,
                             action: "added".into(),
                         });
@@ -210,7 +210,7 @@ impl Wiring for InjectorFiles {
                     annotations.insert(key.clone(), Value::String(value));
                     if !report.brief {
                         report.annotation_changes.push(AnnotationChange {
-                            at: Located::from(place),
+                            at: place.object(),
                             annotation: key,
                             action: "overwrote (--force)".into(),
                         });

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 use crate::config::Config;
 use crate::document::Document;
-use crate::error::{Error, ErrorKind, Result};
-use crate::report::{Located, Report};
+use crate::error::{Error, ErrorKind, Place, Result};
+use crate::report::Report;
 use crate::stream::FILENAME_ANNOTATION;
 use crate::vault::VaultPath;
 use crate::workload::{kind_of, name_of, objects_mut};
@@ -136,11 +136,12 @@ pub fn place(
         });
         match existing {
             None => {
-                report.added_documents.push(Located {
+                report.added_documents.push(Place {
                     document: 0,
                     source: Some(r.source.clone()),
                     kind: kind_of(&r.value).to_string(),
                     name: name_of(&r.value).to_string(),
+                    ..Place::default()
                 });
                 appended.push(r);
             }

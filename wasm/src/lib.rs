@@ -26,7 +26,8 @@ use serde::Serialize;
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 use vaultwire::document::Document;
-use vaultwire::report::{ChangedDocument, Located};
+use vaultwire::error::Place;
+use vaultwire::report::ChangedDocument;
 use vaultwire::workload::{self, EnvSource, ObjectRef, CONTAINER_LISTS};
 use vaultwire::{stream, yaml, Config};
 use wasm_bindgen::prelude::*;
@@ -134,7 +135,7 @@ pub struct Transformed {
 #[derive(Serialize)]
 pub struct Change {
     #[serde(flatten)]
-    pub at: Located,
+    pub at: Place,
     pub added: usize,
     pub removed: usize,
     pub lines: Vec<Line>,
@@ -225,7 +226,7 @@ pub struct Candidates {
 #[serde(rename_all = "camelCase")]
 pub struct Workload {
     #[serde(flatten)]
-    pub at: Located,
+    pub at: Place,
     pub containers: Vec<String>,
     /// Names of the env entries, in container order, without repeats.
     pub env_names: Vec<String>,
@@ -250,7 +251,7 @@ pub struct ObjectName {
 
 /// [`candidates`] without JS types.
 pub fn candidates_of(input: &str) -> Result<Candidates, vaultwire::Error> {
-    let docs = Document::read_all(stream::split(input).chunks, false)?;
+    let docs = Document::read_all(stream::split(input).chunks)?;
     let mut out = Candidates::default();
     let mut seen = BTreeSet::new();
     for doc in &docs {
@@ -261,7 +262,7 @@ pub fn candidates_of(input: &str) -> Result<Candidates, vaultwire::Error> {
                 continue;
             };
             let mut w = Workload {
-                at: Located::from(&vaultwire::document::object_place(&place, obj)),
+                at: vaultwire::document::object_place(&place, obj).object(),
                 containers: Vec::new(),
                 env_names: Vec::new(),
                 key_refs: Vec::new(),
