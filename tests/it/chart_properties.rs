@@ -92,20 +92,23 @@ fn fixture_files(dir: &Path) -> Vec<(String, std::path::PathBuf)> {
     files
 }
 
-/// `(Secret, key)` read by a pod env `secretKeyRef` from a Secret the stream renders.
-fn key_ref_sources(docs: &[Document], objs: &BTreeMap<ObjRef, Obj>) -> BTreeSet<(ObjRef, String)> {
+/// Every `(object, key)` a pod env keyRef reads, and with `env_from` (the objects rendered in
+/// the same stream) every key a container takes through `envFrom`.
+fn reads(
+    docs: &[Document],
+    env_from: Option<&BTreeMap<ObjRef, Obj>>,
+) -> BTreeSet<(ObjRef, String)> {
     let mut found = BTreeSet::new();
     for d in docs {
         for pod in pods(&d.value) {
             for c in containers(&d.value, &pod) {
-                for e in env(&d.value, &c) {
-                    if let Some((o, k)) = entry_key_ref(&e) {
-                        if o.kind == "Secret"
-                            && objs.get(&o).is_some_and(|x| x.plain.contains_key(&k))
-                        {
-                            found.insert((o, k));
-                        }
-                    }
+                found.extend(env(&d.value, &c).iter().filter_map(entry_key_ref));
+                if let Some(objs) = env_from {
+                    found.extend(
+                        env_from_keys(&d.value, &c, objs)
+                            .into_iter()
+                            .map(|(o, k, _)| (o, k)),
+                    );
                 }
             }
         }
@@ -113,27 +116,21 @@ fn key_ref_sources(docs: &[Document], objs: &BTreeMap<ObjRef, Obj>) -> BTreeSet<
     found
 }
 
+/// `(Secret, key)` read by a pod env `secretKeyRef` from a Secret the stream renders.
+fn key_ref_sources(docs: &[Document], objs: &BTreeMap<ObjRef, Obj>) -> BTreeSet<(ObjRef, String)> {
+    reads(docs, None)
+        .into_iter()
+        .filter(|(o, k)| o.kind == "Secret" && objs.get(o).is_some_and(|x| x.plain.contains_key(k)))
+        .collect()
+}
+
 /// What full mode without `-k` takes: every key a container reads from a rendered object by
 /// keyRef or through envFrom.
 fn full_sources(docs: &[Document], objs: &BTreeMap<ObjRef, Obj>) -> BTreeSet<(ObjRef, String)> {
-    let mut found = BTreeSet::new();
-    for d in docs {
-        for pod in pods(&d.value) {
-            for c in containers(&d.value, &pod) {
-                for e in env(&d.value, &c) {
-                    if let Some((o, k)) = entry_key_ref(&e) {
-                        if objs.get(&o).is_some_and(|x| x.plain.contains_key(&k)) {
-                            found.insert((o, k));
-                        }
-                    }
-                }
-                for (o, k, _) in env_from_keys(&d.value, &c, objs) {
-                    found.insert((o, k));
-                }
-            }
-        }
-    }
-    found
+    reads(docs, Some(objs))
+        .into_iter()
+        .filter(|(o, k)| objs.get(o).is_some_and(|x| x.plain.contains_key(k)))
+        .collect()
 }
 
 /// The role the chart's pods already carry (so mount mode does not conflict with it), else ours.
@@ -304,35 +301,11 @@ fn chart_runs_leave_no_plaintext_of_a_moved_key() {
         |w, case, outs| {
             let fx = &w.fixtures[case.fixture];
             let out_objs = rendered(outs);
-            let mut read_before = BTreeSet::new();
-            for d in &fx.docs {
-                for pod in pods(&d.value) {
-                    for c in containers(&d.value, &pod) {
-                        for e in env(&d.value, &c) {
-                            if let Some((ob, k)) = entry_key_ref(&e) {
-                                if fx.objects.contains_key(&ob) {
-                                    read_before.insert((ob, k));
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            let mut read_after = BTreeSet::new();
-            for o in outs {
-                for pod in pods(&o.value) {
-                    for c in containers(&o.value, &pod) {
-                        for e in env(&o.value, &c) {
-                            if let Some(r) = entry_key_ref(&e) {
-                                read_after.insert(r);
-                            }
-                        }
-                        for (ob, k, _) in env_from_keys(&o.value, &c, &out_objs) {
-                            read_after.insert((ob, k));
-                        }
-                    }
-                }
-            }
+            let read_before: BTreeSet<(ObjRef, String)> = reads(&fx.docs, None)
+                .into_iter()
+                .filter(|(ob, _)| fx.objects.contains_key(ob))
+                .collect();
+            let read_after = reads(outs, Some(&out_objs));
             // Env values that are files the pod's injector writes are what mount mode puts there (a
             // chart may have held that same path as a "plaintext", as the option-b renders do).
             let mut injector_paths = BTreeSet::new();
