@@ -47,5 +47,26 @@ for f in "$shared"/fixtures/charts/podinfo.*.yaml; do
   done
   check python3 "$shared/tools/agent_proof.py" "$bin" "$f" PODINFO_UI_COLOR PODINFO_SVC
 done
+# The charts beyond Portkey, with keys each held by one object (or by several with one value):
+# a bare key held by objects with different values is refused, and tests/it/references.rs
+# proves that refusal; these prove the rewrite with the independent readers.
+chart_keys=(
+  "supabase:password_encoded anonKey secretKey"
+  "mastodon:redis-password"
+  "sentry:key redis-password"
+)
+for spec in "${chart_keys[@]}"; do
+  chart=${spec%%:*}
+  read -ra ks <<<"${spec#*:}"
+  cargs=(); for k in "${ks[@]}"; do cargs+=(--key "$k"); done
+  for f in "$shared"/fixtures/charts/"$chart".*.yaml; do
+    case "$f" in *.values.yaml) continue ;; esac
+    echo "$(basename "$f")"
+    for m in partial mount full; do
+      check python3 "$shared/tools/check_modes.py" "$bin" "$f" "$m" --secret vault-synced --vault-path kv/data/app/config --role app "${cargs[@]}"
+    done
+    check python3 "$shared/tools/agent_proof.py" "$bin" "$f" "${ks[@]}"
+  done
+done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
