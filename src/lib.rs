@@ -378,10 +378,11 @@ fn emit_for_operators(
         };
         synced.push((s.field.clone(), path));
     }
+    let configured: HashSet<&str> = synced.iter().map(|(f, _)| f.as_str()).collect();
     let already: Vec<String> = refs
         .required_keys_of(&ObjectRef::secret(secret))
         .into_iter()
-        .filter(|k| !synced.iter().any(|(s, _)| s == k))
+        .filter(|k| !configured.contains(k.as_str()))
         .collect();
     if !already.is_empty() {
         report.notes.push(format!(

@@ -357,13 +357,10 @@ impl References {
     /// The single keys of `secret` that a pod cannot start without, in stream order, once each.
     pub fn required_keys_of(&self, secret: &ObjectRef) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        for r in self
-            .pods
-            .iter()
-            .filter(|r| r.target == *secret && !r.optional)
-        {
+        let mut seen = HashSet::new();
+        for r in self.to(secret).filter(|r| !r.optional) {
             if let (Some(k), Reader::Env { .. } | Reader::Volume { .. }) = (&r.key, &r.reader) {
-                if !out.contains(k) {
+                if seen.insert(k.as_str()) {
                     out.push(k.clone());
                 }
             }

@@ -122,6 +122,32 @@ def vaultwire(*args, stdin):
     return subprocess.run([str(BIN), *args], input=stdin, capture_output=True, text=True, env=env, timeout=60)
 
 
+VSO_KINDS = ("VaultConnection", "VaultAuth", "VaultStaticSecret")
+
+
+def vaultwire_eso_and_vso(*args, stdin):
+    """One run with `--eso --eso-create-store`, one with `--vso` (one operator owns the synced
+    Secret: vaultwire refuses both at once). Both must wire the workloads alike; the result is the
+    ESO run's stream with the VSO resources appended, so that a proof can compare what the two
+    operators would sync."""
+    import types
+    import yaml
+    eso = vaultwire(*args, "--eso", "--eso-create-store", stdin=stdin)
+    if eso.returncode != 0:
+        return eso
+    vso = vaultwire(*args, "--vso", stdin=stdin)
+    if vso.returncode != 0:
+        return vso
+    docs = lambda text: [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+    rest = lambda ds, kinds: [d for d in ds if d.get("kind") not in kinds]
+    eso_docs, vso_docs = docs(eso.stdout), docs(vso.stdout)
+    eso_kinds = ("ExternalSecret", "ClusterSecretStore", "SecretStore")
+    assert rest(eso_docs, eso_kinds) == rest(vso_docs, VSO_KINDS), "the ESO and VSO runs wired the workloads differently"
+    added = [d for d in vso_docs if d.get("kind") in VSO_KINDS]
+    stdout = eso.stdout + "".join("---\n" + yaml.safe_dump(d, sort_keys=False) for d in added)
+    return types.SimpleNamespace(returncode=0, stdout=stdout, stderr=eso.stderr + vso.stderr)
+
+
 @pytest.fixture
 def workdir():
     d = tempfile.mkdtemp(prefix="vaultwire-e2e-")

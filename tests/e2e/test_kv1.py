@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from conftest import KV1_PATH, KV2_PATH, PORTKEY, REPO, vaultwire
+from conftest import KV1_PATH, KV2_PATH, PORTKEY, REPO, vaultwire, vaultwire_eso_and_vso
 from kube import load
 from proofs import no_leak, prove_mount, prove_operators
 
@@ -13,9 +13,10 @@ KEYS = ["PORTKEY_CLIENT_AUTH", "ANALYTICS_STORE_USER", "ANALYTICS_STORE_PASSWORD
 KV1 = ["--kv-version", "1", "--vault-path", KV1_PATH, "--role", "portkey-gateway"]
 
 
-def run(args, bao):
+def run(args, bao, both_operators=False):
     text = EXAMPLE.read_text()
-    p = vaultwire(*args, *[a for k in KEYS for a in ("-k", k)], stdin=text)
+    runner = vaultwire_eso_and_vso if both_operators else vaultwire
+    p = runner(*args, *[a for k in KEYS for a in ("-k", k)], stdin=text)
     assert p.returncode == 0, p.stderr
     no_leak(p.stderr, bao, "vaultwire's stderr")
     return text, p.stdout
@@ -32,8 +33,8 @@ def test_kv1_mount(bao, workdir):
 
 
 def test_kv1_partial(bao):
-    text, out = run(["-m", "partial", "--secret", "portkey-gateway-env", "--eso", "--eso-create-store", "--vso",
-                     "--vault-addr", bao.addr, *KV1], bao)
+    text, out = run(["-m", "partial", "--secret", "portkey-gateway-env", "--vault-addr", bao.addr, *KV1], bao,
+                    both_operators=True)
     docs = load(out)
     store = next(d for d in docs if d["kind"] == "ClusterSecretStore")["spec"]["provider"]["vault"]
     assert (store["path"], store["version"]) == ("kv1", "v1")
@@ -67,8 +68,8 @@ def test_proof_catches_the_lower_case_trap(fixture, bao, workdir):
 
 def test_proof_catches_a_missing_operator_key(bao):
     """A VaultStaticSecret that syncs one key fewer than the ExternalSecret is caught."""
-    text, out = run(["-m", "partial", "--secret", "portkey-gateway-env", "--eso", "--eso-create-store", "--vso",
-                     "--vault-addr", bao.addr, *KV1], bao)
+    text, out = run(["-m", "partial", "--secret", "portkey-gateway-env", "--vault-addr", bao.addr, *KV1], bao,
+                    both_operators=True)
     tampered = re.sub(r"(?m)^ *- \^REDIS_URL\$\n", "", out)
     assert tampered != out
     with pytest.raises(AssertionError, match="ESO and VSO build different keys"):

@@ -21,11 +21,16 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 SHARED = os.path.join(os.path.dirname(REPO), "shared")
 BIN = os.path.join(REPO, "target", "release", "vaultwire")
 KEYS = ["PORTKEY_CLIENT_AUTH", "ANALYTICS_STORE_USER", "ANALYTICS_STORE_PASSWORD", "REDIS_URL"]
-OPERATORS = ["--eso", "--eso-create-store", "--vso", "--reloader", "--vault-addr", "https://vault.example:8200",
-             "--role", "portkey-gateway", "--vault-path", "kv/data/portkey/gateway/config"]
+# One operator owns the synced Secret: --eso and --vso together are refused, so each runs alone.
+COMMON = ["--reloader", "--vault-addr", "https://vault.example:8200",
+          "--role", "portkey-gateway", "--vault-path", "kv/data/portkey/gateway/config"]
+ESO = ["--eso", "--eso-create-store"] + COMMON
+VSO = ["--vso"] + COMMON
 MODES = {
-    "partial": ["-m", "partial", "--secret", "portkey-gateway-env"] + OPERATORS,
-    "full": ["-m", "full", "--secret", "portkey-gateway-env"] + OPERATORS,
+    "partial+eso": ["-m", "partial", "--secret", "portkey-gateway-env"] + ESO,
+    "partial+vso": ["-m", "partial", "--secret", "portkey-gateway-env"] + VSO,
+    "full+eso": ["-m", "full", "--secret", "portkey-gateway-env"] + ESO,
+    "full+vso": ["-m", "full", "--secret", "portkey-gateway-env"] + VSO,
     "mount": ["-m", "mount", "--vault-path", "kv/data/portkey/gateway/config", "--role", "portkey-gateway"],
 }
 
@@ -93,7 +98,7 @@ def main():
         src = open(path, "rb").read()
         known_bug = "1.1.5-vaultdoc--configmap" in path
         for mode, args in MODES.items():
-            keys = [] if mode == "full" else KEYS
+            keys = [] if mode.startswith("full") else KEYS
             cmd = [BIN] + args + sum([["-k", k] for k in keys], [])
             if "option-b" in path or "use-vault-injection" in path:
                 cmd.append("--force")  # the chart sets its own role annotation
@@ -101,7 +106,7 @@ def main():
             label = f"{os.path.basename(path)} {mode}"
             if p.returncode != 0:
                 err = p.stderr.decode()
-                if mode == "full" and "list the keys with -k" in err:
+                if mode.startswith("full") and "list the keys with -k" in err:
                     continue  # the lookup render: no keys to infer (asserted by the Rust tests)
                 failed += 1
                 print(f"FAIL {label}: vaultwire: {err.strip()[:200]}")
