@@ -64,6 +64,15 @@ impl<'a> Moved<'a> {
     }
 
     fn text_may_hold(&self, body: &str) -> bool {
+        // A few values: a direct substring search first, which most documents fail fast.
+        if self.values.len() <= 32
+            && !self
+                .values
+                .keys()
+                .any(|v| memchr::memmem::find(body.as_bytes(), v.as_bytes()).is_some())
+        {
+            return false;
+        }
         body.lines().any(|line| {
             let t = line.trim().trim_start_matches("- ");
             let after = t.split_once(": ").map(|(_, v)| v).unwrap_or(t);
@@ -107,34 +116,68 @@ impl<'a> Moved<'a> {
                         });
                     }
                 } else {
-                    self.walk(v, k, &at, out);
+                    self.walk(v, &mut vec![Step::Key(k)], &at, out);
                 }
             }
         }
     }
 
-    fn walk(&self, v: &Value, path: &str, at: &Place, out: &mut Vec<PlaintextCopy>) {
+    /// Every string field of `v`; the path is spelled out only for a copy (most documents
+    /// hold none, and formatting every path would cost more than the walk).
+    fn walk<'v>(
+        &self,
+        v: &'v Value,
+        path: &mut Vec<Step<'v>>,
+        at: &Place,
+        out: &mut Vec<PlaintextCopy>,
+    ) {
         match v {
             Value::String(s) => {
                 if let Some(of) = self.values.get(s.as_str()) {
                     out.push(PlaintextCopy {
                         at: at.clone(),
-                        field: path.to_string(),
+                        field: spell(path),
                         of: of.clone(),
                     });
                 }
             }
             Value::Array(a) => {
                 for (i, x) in a.iter().enumerate() {
-                    self.walk(x, &format!("{path}[{i}]"), at, out);
+                    path.push(Step::Index(i));
+                    self.walk(x, path, at, out);
+                    path.pop();
                 }
             }
             Value::Object(m) => {
                 for (k, x) in m {
-                    self.walk(x, &format!("{path}.{k}"), at, out);
+                    path.push(Step::Key(k));
+                    self.walk(x, path, at, out);
+                    path.pop();
                 }
             }
             _ => {}
         }
     }
+}
+
+/// One step of a field path.
+enum Step<'v> {
+    Key(&'v str),
+    Index(usize),
+}
+
+/// `spec.template.spec.containers[0].env[2].value`
+fn spell(path: &[Step<'_>]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(k) if out.is_empty() => out.push_str(k),
+            Step::Key(k) => {
+                out.push('.');
+                out.push_str(k);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
 }

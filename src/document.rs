@@ -57,21 +57,25 @@ impl<'a> Document<'a> {
         if !self.touched {
             return;
         }
-        let original = self
-            .original
-            .take()
-            .or_else(|| yaml::parse(&self.chunk.document()).ok());
-        if let Some(original) = original.filter(|o| *o != value) {
-            let emitted = Held::new(yaml::to_string(&value));
-            if let Some(at) = at {
-                self.patch = Some(DocumentPatch {
-                    at: at.clone(),
-                    patch: json_patch::diff(&original, &value),
-                });
-                self.change = Some(ChangedDocument::new(at, self.chunk.body, emitted.clone()));
-            }
-            self.emitted = Some(emitted);
+        // A touched document was changed by the transform that touched it; the input is
+        // parsed again only for the patch, or when it was kept (an earlier run's operator
+        // resource, which may come back the same).
+        let original = self.original.take().or_else(|| {
+            at.as_ref()
+                .and_then(|_| yaml::parse(&self.chunk.document()).ok())
+        });
+        if original.as_ref().is_some_and(|o| *o == value) {
+            return;
         }
+        let emitted = Held::new(yaml::to_string(&value));
+        if let (Some(at), Some(original)) = (at, original) {
+            self.patch = Some(DocumentPatch {
+                at: at.clone(),
+                patch: json_patch::diff(&original, &value),
+            });
+            self.change = Some(ChangedDocument::new(at, self.chunk.body, emitted.clone()));
+        }
+        self.emitted = Some(emitted);
     }
 
     /// The document's text as it will be written: the re-serialized one, else the input's.

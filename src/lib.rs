@@ -172,24 +172,17 @@ pub fn wire<'a>(input: &'a str, config: &Config, options: Options) -> Result<Wir
         }
     };
     selection.already_wired(&modes::wired_fields(&docs, targets, wiring));
-    let mut rewrite = Rewrite {
-        selection: &selection,
-        objects: &objects,
-        targets,
-        wiring,
-        found: Rewritten::default(),
-    };
+    let mut rewrite = Rewrite::new(&selection, &objects, targets, wiring);
     for doc in docs.iter_mut().filter(|d| d.value.is_some()) {
-        let wired = rewrite.found.wired.len();
         rewrite.document(doc, &mut report)?;
-        doc.touched |= rewrite.found.wired.len() > wired;
+        doc.touched |= rewrite.take_changed();
     }
     let rewritten = rewrite.found;
     rewritten.check_by_name()?;
     if config.operators.reloader {
         let secret = config.existing_secret.as_deref().unwrap_or_default();
         for doc in docs.iter_mut() {
-            operators::reloader(doc, &rewritten.wired, secret);
+            doc.touched |= operators::reloader(doc, &rewritten.wired, secret);
         }
     }
 

@@ -429,12 +429,37 @@ fn walk(
 }
 
 /// The chart object names a document's text holds as words: a cheap, linear test of whether
-/// a document that vaultwire does not otherwise read must be read for references.
+/// a document that vaultwire does not otherwise read must be read for references. A few names
+/// are searched for directly (SIMD substring search); many, by hashing the words whose length
+/// a name has.
 pub fn names_in_text(body: &str, names: &HashSet<&str>) -> Vec<String> {
+    let is_word = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_');
+    let bytes = body.as_bytes();
+    if names.len() <= 32 {
+        let mut found: Vec<String> = names
+            .iter()
+            .filter(|name| {
+                memchr::memmem::find_iter(bytes, name.as_bytes()).any(|at| {
+                    let end = at + name.len();
+                    let before = at == 0 || !is_word(bytes[at - 1]) || bytes[at - 1] == b'.';
+                    let after = end == bytes.len() || !is_word(bytes[end]) || bytes[end] == b'.';
+                    before && after
+                })
+            })
+            .map(|n| n.to_string())
+            .collect();
+        found.sort();
+        return found;
+    }
+    let mut lengths = [false; 256];
+    for n in names {
+        lengths[n.len().min(255)] = true;
+    }
     let mut found: Vec<String> = Vec::new();
     for word in body.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))) {
         let word = word.trim_matches('.');
-        if names.contains(word) && !found.iter().any(|f| f == word) {
+        if lengths[word.len().min(255)] && names.contains(word) && !found.iter().any(|f| f == word)
+        {
             found.push(word.to_string());
         }
     }
@@ -494,5 +519,13 @@ mod tests {
     fn names_are_found_as_words() {
         let names: HashSet<&str> = ["db", "app-db"].into_iter().collect();
         assert_eq!(names_in_text("a: app-db\nb: dbx\n", &names), vec!["app-db"]);
+        assert_eq!(names_in_text("c: db.\n", &names), vec!["db"]);
+        // the hashing path, for streams with many objects
+        let many: Vec<String> = (0..40).map(|i| format!("obj-{i}")).collect();
+        let many: HashSet<&str> = many.iter().map(String::as_str).chain(["app-db"]).collect();
+        assert_eq!(
+            names_in_text("a: app-db\nb: obj-7x obj-39\n", &many),
+            vec!["app-db", "obj-39"]
+        );
     }
 }

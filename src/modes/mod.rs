@@ -110,6 +110,31 @@ pub struct Rewrite<'a> {
     pub targets: &'a Targets,
     pub wiring: &'a dyn Wiring,
     pub found: Rewritten,
+    /// Something was changed since the last [`Rewrite::take_changed`]: the document must be
+    /// written anew (a second run on wired output changes nothing and keeps its bytes).
+    changed: bool,
+}
+
+impl<'a> Rewrite<'a> {
+    pub fn new(
+        selection: &'a Selection,
+        objects: &'a ChartObjects,
+        targets: &'a Targets,
+        wiring: &'a dyn Wiring,
+    ) -> Self {
+        Rewrite {
+            selection,
+            objects,
+            targets,
+            wiring,
+            found: Rewritten::default(),
+            changed: false,
+        }
+    }
+
+    pub fn take_changed(&mut self) -> bool {
+        std::mem::take(&mut self.changed)
+    }
 }
 
 /// One entry to rewrite.
@@ -187,8 +212,10 @@ impl Rewrite<'_> {
         // Annotations follow the configured order, not the env order.
         fields.sort_by_key(|f| self.selection.order(f));
         self.found.carried.extend(fields.iter().cloned());
+        let before = pod.pointer("/metadata/annotations").cloned();
         self.wiring
             .finish_pod(pod, &fields, completes, place, report)?;
+        self.changed |= pod.pointer("/metadata/annotations") != before.as_ref();
         Ok(true)
     }
 
@@ -210,6 +237,7 @@ impl Rewrite<'_> {
         }
         debug_assert!(carriers.iter().all(|x| x.entry < env_len));
         if !added.is_empty() {
+            self.changed = true;
             let mut entries: Vec<Value> = Vec::new();
             for (name, field, from) in &added {
                 let entry = self.wiring.entry(context, name, field);
@@ -381,6 +409,7 @@ impl Rewrite<'_> {
         if *entry == new_entry {
             return;
         }
+        self.changed = true;
         let before = EnvSource::of(entry).describe();
         if let Some(from) = &carrier.from {
             self.found.moved.insert(from.clone());

@@ -171,7 +171,9 @@ pub fn place(
 /// Stakater Reloader restarts a workload when the Secret it names changes (Deployments,
 /// StatefulSets, DaemonSets and Argo Rollouts; a Job is not restarted).
 /// `wired`: what the rewrite of this document wired.
-pub fn reloader(doc: &mut Document<'_>, wired: &[Wired], secret: &str) {
+/// True when it changed the document.
+pub fn reloader(doc: &mut Document<'_>, wired: &[Wired], secret: &str) -> bool {
+    let mut changed = false;
     const RELOAD: &str = "secret.reloader.stakater.com/reload";
     let restartable = |k: &str| matches!(k, "Deployment" | "StatefulSet" | "DaemonSet" | "Rollout");
     for w in wired.iter().filter(|w| restartable(&w.kind)) {
@@ -195,5 +197,7 @@ pub fn reloader(doc: &mut Document<'_>, wired: &[Wired], secret: &str) {
             format!("{current},{secret}")
         };
         annotations[RELOAD] = json!(merged);
+        changed = true;
     }
+    changed
 }
