@@ -17,6 +17,8 @@ use crate::workload::{kind_of, objects};
 /// The values to look for: value -> whose it is (`Secret 'db'/password`).
 pub struct Moved<'a> {
     values: HashMap<&'a str, String>,
+    /// All the values at once: one linear pass over a document's text.
+    automaton: Option<aho_corasick::AhoCorasick>,
     /// (object, key) whose own entry is not a copy (kept for a reader).
     own: HashSet<(ObjectRef, String)>,
 }
@@ -32,8 +34,15 @@ impl<'a> Moved<'a> {
         let values = values
             .into_iter()
             .filter(|(v, _)| v.len() >= MIN_COPY_LEN && secret_like_value(v))
-            .collect();
-        Moved { values, own }
+            .collect::<HashMap<&str, String>>();
+        let automaton = (!values.is_empty())
+            .then(|| aho_corasick::AhoCorasick::new(values.keys()).ok())
+            .flatten();
+        Moved {
+            values,
+            automaton,
+            own,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -47,7 +56,14 @@ impl<'a> Moved<'a> {
             return out;
         }
         for doc in docs.iter().filter(|d| !d.dropped) {
+            // A copy is in the input text already (the transforms write no values), except in
+            // Secret data, which is base64.
+            let secret_data = doc
+                .value
+                .as_ref()
+                .is_some_and(|v| objects(v).iter().any(|o| kind_of(o) == "Secret"));
             match &doc.value {
+                Some(_) if !secret_data && !self.text_may_hold(doc.chunk.body) => {}
                 Some(v) => self.document(doc, v, &mut out),
                 None if doc.chunk.is_blank() || !self.text_may_hold(doc.chunk.body) => {}
                 None => match crate::yaml::parse(doc.chunk.body) {
@@ -63,24 +79,9 @@ impl<'a> Moved<'a> {
         out
     }
 
+    /// Does the text hold a value anywhere? Only then is the document read for the exact field.
     fn text_may_hold(&self, body: &str) -> bool {
-        // A few values: a direct substring search first, which most documents fail fast.
-        if self.values.len() <= 32
-            && !self
-                .values
-                .keys()
-                .any(|v| memchr::memmem::find(body.as_bytes(), v.as_bytes()).is_some())
-        {
-            return false;
-        }
-        body.lines().any(|line| {
-            let t = line.trim().trim_start_matches("- ");
-            let after = t.split_once(": ").map(|(_, v)| v).unwrap_or(t);
-            [t, after]
-                .iter()
-                .map(|s| s.trim().trim_matches(['"', '\'']))
-                .any(|s| self.values.contains_key(s))
-        })
+        self.automaton.as_ref().is_some_and(|a| a.is_match(body))
     }
 
     fn document(&self, doc: &Document<'_>, value: &Value, out: &mut Vec<PlaintextCopy>) {

@@ -16,6 +16,8 @@ pub struct Document<'a> {
     /// 1-based position in the input stream.
     pub index: usize,
     pub chunk: Chunk<'a>,
+    /// The template file, read from the chunk once.
+    source: Option<String>,
     /// The parsed document, when vaultwire needs to read it.
     pub value: Option<Value>,
     /// The value as read, when it is kept (a resource an earlier run added). Otherwise `None`:
@@ -112,6 +114,7 @@ impl<'a> Document<'a> {
     fn new(index: usize, chunk: Chunk<'a>, value: Option<Value>) -> Self {
         Document {
             index,
+            source: chunk.source(),
             original: None,
             value,
             chunk,
@@ -128,7 +131,7 @@ impl<'a> Document<'a> {
         let obj = self.value.as_ref();
         Place {
             document: self.index,
-            source: self.chunk.source(),
+            source: self.source.clone(),
             kind: obj.map(|o| kind_of(o).to_string()).unwrap_or_default(),
             name: obj.map(|o| name_of(o).to_string()).unwrap_or_default(),
             ..Place::default()

@@ -171,7 +171,9 @@ pub fn wire<'a>(input: &'a str, config: &Config, options: Options) -> Result<Wir
             &injector
         }
     };
-    selection.already_wired(&modes::wired_fields(&docs, targets, wiring));
+    if selection.selected.iter().any(|s| s.by_name) {
+        selection.already_wired(&modes::wired_fields(&docs, targets, wiring));
+    }
     let mut rewrite = Rewrite::new(&selection, &objects, targets, wiring);
     for doc in docs.iter_mut().filter(|d| d.value.is_some()) {
         rewrite.document(doc, &mut report)?;
@@ -187,6 +189,13 @@ pub fn wire<'a>(input: &'a str, config: &Config, options: Options) -> Result<Wir
     }
 
     // prune
+    refs.only(
+        objects
+            .refs()
+            .cloned()
+            .chain(synced.iter().cloned())
+            .collect(),
+    );
     scan::pod_references(&docs, targets, &mut refs);
     if !config.keep_plaintext {
         let before = report.removed_keys.len();

@@ -173,6 +173,10 @@ impl ChartObjects {
             .filter(|r| self.renders(r))
     }
 
+    pub fn refs(&self) -> impl Iterator<Item = &ObjectRef> {
+        self.by_ref.keys()
+    }
+
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.by_ref.keys().map(|r| r.name.as_str())
     }

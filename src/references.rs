@@ -3,26 +3,27 @@
 //! the pod part is built again after it, so that pruning sees what is still read.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::rc::Rc;
 
 use serde_json::Value;
 
 use crate::config::Targets;
 use crate::error::Place;
 use crate::objects::{ChartObjects, ObjectRef};
-use crate::workload::{container_selected, items, kind_of, EnvSource};
+use crate::workload::{container_selected, items, kind_of};
 
 /// What kind of field reads the object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reader {
     /// An env entry's `secretKeyRef` / `configMapKeyRef`.
     Env {
-        container: String,
-        env: String,
+        container: Rc<str>,
+        env: Box<str>,
     },
     /// An `envFrom` source: every key, as `prefix` + key, except the names the container sets
     /// itself in `env` (an explicit entry wins).
     EnvFrom {
-        container: String,
+        container: Rc<str>,
         prefix: String,
         explicit: BTreeSet<String>,
     },
@@ -40,7 +41,8 @@ pub enum Reader {
 /// This document, at this field, reads key `key` of object `target` (`None`: all of it).
 #[derive(Debug, Clone)]
 pub struct Reference {
-    pub at: Place,
+    /// Shared by every reference of one object: a chart has thousands of references.
+    pub at: Rc<Place>,
     pub target: ObjectRef,
     pub key: Option<String>,
     pub reader: Reader,
@@ -80,6 +82,9 @@ impl Reference {
 /// Every reference of the stream, indexed by the object read.
 #[derive(Debug, Default)]
 pub struct References {
+    /// When set, pod references to other objects are not kept (after the rewrite, pruning
+    /// asks only about the chart's own objects and the synced Secret).
+    relevant: Option<HashSet<ObjectRef>>,
     pods: Vec<Reference>,
     others: Vec<Reference>,
     by_target: HashMap<ObjectRef, Vec<(bool, usize)>>,
@@ -94,32 +99,48 @@ impl References {
     /// `targets`: the object's targets when the object is selected, else `None`.
     pub fn add_pod(&mut self, at: &Place, pod: &Value, targets: Option<&Targets>) {
         let Some(spec) = pod.get("spec") else { return };
+        let at = &Rc::new(at.clone());
         for list in ["initContainers", "containers", "ephemeralContainers"] {
             for c in items(spec, &format!("/{list}")) {
                 let container = c.get("name").and_then(Value::as_str).unwrap_or("");
                 let targeted = list != "ephemeralContainers"
                     && targets.is_some_and(|t| container_selected(t, c));
-                let mut explicit = BTreeSet::new();
+                let container: Rc<str> = Rc::from(container);
                 for e in items(c, "/env") {
-                    let env = e.get("name").and_then(Value::as_str).unwrap_or("");
-                    explicit.insert(env.to_string());
-                    if let Some((target, key)) = EnvSource::of(e).object_key() {
-                        let optional = ["secretKeyRef", "configMapKeyRef"]
-                            .iter()
-                            .any(|r| optional(&e["valueFrom"][r]));
+                    let Some(from) = e.get("valueFrom") else {
+                        continue;
+                    };
+                    for (field, secret) in [("secretKeyRef", true), ("configMapKeyRef", false)] {
+                        let Some(r) = from.get(field) else { continue };
+                        let text = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("");
+                        let target = if secret {
+                            ObjectRef::secret(text("name"))
+                        } else {
+                            ObjectRef::config_map(text("name"))
+                        };
                         self.push_pod(Reference {
                             at: at.clone(),
                             target,
-                            key: Some(key.to_string()),
+                            key: Some(text("key").to_string()),
                             reader: Reader::Env {
-                                container: container.to_string(),
-                                env: env.to_string(),
+                                container: container.clone(),
+                                env: e.get("name").and_then(Value::as_str).unwrap_or("").into(),
                             },
-                            optional,
+                            optional: optional(r),
                             targeted,
                         });
+                        break;
                     }
                 }
+                // The names the container sets itself win over envFrom: needed only with envFrom.
+                let explicit: BTreeSet<String> = if c.get("envFrom").is_some() {
+                    items(c, "/env")
+                        .filter_map(|e| e.get("name").and_then(Value::as_str))
+                        .map(str::to_string)
+                        .collect()
+                } else {
+                    BTreeSet::new()
+                };
                 for from in items(c, "/envFrom") {
                     let Some(target) = ObjectRef::of_env_from(from) else {
                         continue;
@@ -130,7 +151,7 @@ impl References {
                         target,
                         key: None,
                         reader: Reader::EnvFrom {
-                            container: container.to_string(),
+                            container: container.clone(),
                             prefix: from
                                 .get("prefix")
                                 .and_then(Value::as_str)
@@ -174,7 +195,7 @@ impl References {
 
     fn add_volume_source(
         &mut self,
-        at: &Place,
+        at: &Rc<Place>,
         volume: &str,
         source: Option<&Value>,
         name_field: &str,
@@ -271,6 +292,7 @@ impl References {
         found: Vec<(String, String, Option<String>)>,
         objects: &ChartObjects,
     ) {
+        let at = &Rc::new(at.clone());
         for (path, name, key) in found {
             for target in objects.named(&name).collect::<Vec<_>>() {
                 self.others.push(Reference {
@@ -290,6 +312,7 @@ impl References {
     /// A document that did not parse but whose text names chart objects: each counts as read
     /// whole (when in doubt, plaintext stays).
     pub fn add_unreadable(&mut self, at: &Place, names: &[String], objects: &ChartObjects) {
+        let at = &Rc::new(at.clone());
         for name in names {
             for target in objects.named(name).collect::<Vec<_>>() {
                 self.others.push(Reference {
@@ -308,7 +331,19 @@ impl References {
         }
     }
 
+    /// Keep pod references to these objects only, from now on.
+    pub fn only(&mut self, relevant: HashSet<ObjectRef>) {
+        self.relevant = Some(relevant);
+    }
+
     fn push_pod(&mut self, r: Reference) {
+        if self
+            .relevant
+            .as_ref()
+            .is_some_and(|set| !set.contains(&r.target))
+        {
+            return;
+        }
         self.by_target
             .entry(r.target.clone())
             .or_default()
@@ -428,42 +463,43 @@ fn walk(
     }
 }
 
-/// The chart object names a document's text holds as words: a cheap, linear test of whether
-/// a document that vaultwire does not otherwise read must be read for references. A few names
-/// are searched for directly (SIMD substring search); many, by hashing the words whose length
-/// a name has.
-pub fn names_in_text(body: &str, names: &HashSet<&str>) -> Vec<String> {
-    let is_word = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_');
-    let bytes = body.as_bytes();
-    if names.len() <= 32 {
-        let mut found: Vec<String> = names
-            .iter()
-            .filter(|name| {
-                memchr::memmem::find_iter(bytes, name.as_bytes()).any(|at| {
-                    let end = at + name.len();
-                    let before = at == 0 || !is_word(bytes[at - 1]) || bytes[at - 1] == b'.';
-                    let after = end == bytes.len() || !is_word(bytes[end]) || bytes[end] == b'.';
-                    before && after
-                })
-            })
-            .map(|n| n.to_string())
-            .collect();
-        found.sort();
-        return found;
+/// The chart object names, searched for in the text of documents vaultwire does not otherwise
+/// read: one automaton, one linear pass per document whatever the number of names.
+pub struct NameFinder {
+    names: Vec<String>,
+    automaton: Option<aho_corasick::AhoCorasick>,
+}
+
+impl NameFinder {
+    pub fn new<'n>(names: impl IntoIterator<Item = &'n str>) -> Self {
+        let mut names: Vec<String> = names.into_iter().map(str::to_string).collect();
+        names.sort();
+        names.dedup();
+        let automaton = (!names.is_empty())
+            .then(|| aho_corasick::AhoCorasick::new(&names).ok())
+            .flatten();
+        NameFinder { names, automaton }
     }
-    let mut lengths = [false; 256];
-    for n in names {
-        lengths[n.len().min(255)] = true;
-    }
-    let mut found: Vec<String> = Vec::new();
-    for word in body.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))) {
-        let word = word.trim_matches('.');
-        if lengths[word.len().min(255)] && names.contains(word) && !found.iter().any(|f| f == word)
-        {
-            found.push(word.to_string());
+
+    /// The names `body` holds as words (a name inside a longer word does not count).
+    pub fn in_text(&self, body: &str) -> Vec<String> {
+        let Some(automaton) = &self.automaton else {
+            return Vec::new();
+        };
+        let is_word = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_');
+        let bytes = body.as_bytes();
+        let mut found: Vec<String> = Vec::new();
+        for m in automaton.find_overlapping_iter(body) {
+            let before = m.start() == 0 || !is_word(bytes[m.start() - 1]);
+            let after = m.end() == bytes.len() || !is_word(bytes[m.end()]);
+            let name = &self.names[m.pattern().as_usize()];
+            if before && after && !found.iter().any(|f| f == name) {
+                found.push(name.clone());
+            }
         }
+        found.sort();
+        found
     }
-    found
 }
 
 #[cfg(test)]
@@ -517,14 +553,13 @@ mod tests {
 
     #[test]
     fn names_are_found_as_words() {
-        let names: HashSet<&str> = ["db", "app-db"].into_iter().collect();
-        assert_eq!(names_in_text("a: app-db\nb: dbx\n", &names), vec!["app-db"]);
-        assert_eq!(names_in_text("c: db.\n", &names), vec!["db"]);
-        // the hashing path, for streams with many objects
-        let many: Vec<String> = (0..40).map(|i| format!("obj-{i}")).collect();
-        let many: HashSet<&str> = many.iter().map(String::as_str).chain(["app-db"]).collect();
+        let names = NameFinder::new(["db", "app-db"]);
+        assert_eq!(names.in_text("a: app-db\nb: dbx\n"), vec!["app-db"]);
+        assert_eq!(names.in_text("c: db.\n"), vec!["db"]);
+        let many: Vec<String> = (0..8000).map(|i| format!("obj-{i}")).collect();
+        let many = NameFinder::new(many.iter().map(String::as_str).chain(["app-db"]));
         assert_eq!(
-            names_in_text("a: app-db\nb: obj-7x obj-39\n", &many),
+            many.in_text("a: app-db\nb: obj-7x obj-39\n"),
             vec!["app-db", "obj-39"]
         );
     }

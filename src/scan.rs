@@ -1,15 +1,13 @@
 //! The one scan that gathers the stream-wide facts before any transform: the chart objects and
 //! their plaintext, the reference index, and (for full mode) the literal secrets.
 
-use std::collections::HashSet;
-
 use serde_json::Value;
 
 use crate::config::Targets;
 use crate::document::{object_place, Document};
 use crate::error::Place;
 use crate::objects::ChartObjects;
-use crate::references::{names_in_text, References};
+use crate::references::{NameFinder, References};
 use crate::selection::{looks_secret, secret_like_value, Literal};
 use crate::workload::{
     container_selected, items, objects, pod_template, selected, CONTAINER_LISTS,
@@ -30,7 +28,7 @@ pub fn scan(docs: &[Document<'_>], targets: &Targets) -> Facts {
     }
     let mut refs = References::default();
     pod_references(docs, targets, &mut refs);
-    let names: HashSet<&str> = objects.names().collect();
+    let names = NameFinder::new(objects.names());
     for doc in docs {
         let base = doc.place();
         match &doc.value {
@@ -43,7 +41,7 @@ pub fn scan(docs: &[Document<'_>], targets: &Targets) -> Facts {
             }
             None if doc.chunk.is_blank() => {}
             None => {
-                let found = names_in_text(doc.chunk.body, &names);
+                let found = names.in_text(doc.chunk.body);
                 if found.is_empty() {
                     continue;
                 }

@@ -129,6 +129,9 @@ pub struct Stream<'a> {
 }
 
 fn is_marker(line: &str) -> bool {
+    if !line.starts_with("---") && !line.starts_with("...") {
+        return false;
+    }
     let l = line.trim_end_matches(['\n', '\r']);
     l == "---" || l == "..." || l.starts_with("--- ") || l.starts_with("---\t")
 }
@@ -196,7 +199,7 @@ pub fn split(input: &str) -> Stream<'_> {
             };
         } else if is_directive(line) {
             directives.get_or_insert(offset);
-        } else if !is_comment_or_blank(line) {
+        } else if directives.is_some() && !is_comment_or_blank(line) {
             directives = None;
         }
         offset += line.len();
