@@ -17,8 +17,11 @@ use crate::workload::{kind_of, objects};
 /// The values to look for: value -> whose it is (`Secret 'db'/password`).
 pub struct Moved<'a> {
     values: HashMap<&'a str, String>,
-    /// All the values at once: one linear pass over a document's text.
-    automaton: Option<aho_corasick::AhoCorasick>,
+    /// The lengths the values have: most scalars of a text are rejected by length alone.
+    lengths: Vec<bool>,
+    /// One substring finder per distinct 6-byte prefix of the values: a text that holds none
+    /// holds no value (values often share a prefix, so this is a few SIMD passes).
+    prefixes: Vec<memchr::memmem::Finder<'static>>,
     /// (object, key) whose own entry is not a copy (kept for a reader).
     own: HashSet<(ObjectRef, String)>,
 }
@@ -35,12 +38,24 @@ impl<'a> Moved<'a> {
             .into_iter()
             .filter(|(v, _)| v.len() >= MIN_COPY_LEN && secret_like_value(v))
             .collect::<HashMap<&str, String>>();
-        let automaton = (!values.is_empty())
-            .then(|| aho_corasick::AhoCorasick::new(values.keys()).ok())
-            .flatten();
+        let mut lengths = vec![false; values.keys().map(|v| v.len() + 1).max().unwrap_or(0)];
+        for v in values.keys() {
+            lengths[v.len()] = true;
+        }
+        let mut heads: Vec<&[u8]> = values
+            .keys()
+            .map(|v| &v.as_bytes()[..MIN_COPY_LEN])
+            .collect();
+        heads.sort();
+        heads.dedup();
+        let prefixes = heads
+            .into_iter()
+            .map(|h| memchr::memmem::Finder::new(h).into_owned())
+            .collect();
         Moved {
             values,
-            automaton,
+            lengths,
+            prefixes,
             own,
         }
     }
@@ -79,9 +94,25 @@ impl<'a> Moved<'a> {
         out
     }
 
-    /// Does the text hold a value anywhere? Only then is the document read for the exact field.
+    /// Does a line of the text hold a value as its whole scalar (`key: value`, `- value`, a
+    /// line of a block scalar)? Only then is the document read for the exact field.
     fn text_may_hold(&self, body: &str) -> bool {
-        self.automaton.as_ref().is_some_and(|a| a.is_match(body))
+        if !self
+            .prefixes
+            .iter()
+            .any(|f| f.find(body.as_bytes()).is_some())
+        {
+            return false;
+        }
+        body.lines().any(|line| {
+            let t = line.trim_start();
+            let t = t.strip_prefix("- ").unwrap_or(t);
+            let after = memchr::memmem::find(t.as_bytes(), b": ").map_or(t, |i| &t[i + 2..]);
+            [t, after].into_iter().any(|s| {
+                let s = s.trim_end().trim_matches(['"', '\'']);
+                self.lengths.get(s.len()).copied().unwrap_or(false) && self.values.contains_key(s)
+            })
+        })
     }
 
     fn document(&self, doc: &Document<'_>, value: &Value, out: &mut Vec<PlaintextCopy>) {

@@ -464,37 +464,75 @@ fn walk(
 }
 
 /// The chart object names, searched for in the text of documents vaultwire does not otherwise
-/// read: one automaton, one linear pass per document whatever the number of names.
+/// read, in one linear pass per document: a few names by SIMD substring search, many by hashing
+/// the words whose length a name has (most words are rejected by their length alone).
 pub struct NameFinder {
     names: Vec<String>,
-    automaton: Option<aho_corasick::AhoCorasick>,
+    finders: Vec<memchr::memmem::Finder<'static>>,
+    set: HashSet<String>,
+    lengths: [bool; 256],
 }
 
 impl NameFinder {
+    const FEW: usize = 16;
+
     pub fn new<'n>(names: impl IntoIterator<Item = &'n str>) -> Self {
         let mut names: Vec<String> = names.into_iter().map(str::to_string).collect();
         names.sort();
         names.dedup();
-        let automaton = (!names.is_empty())
-            .then(|| aho_corasick::AhoCorasick::new(&names).ok())
-            .flatten();
-        NameFinder { names, automaton }
+        let mut lengths = [false; 256];
+        for n in &names {
+            lengths[n.len().min(255)] = true;
+        }
+        let few = names.len() <= Self::FEW;
+        NameFinder {
+            finders: if few {
+                names
+                    .iter()
+                    .map(|n| memchr::memmem::Finder::new(n.as_bytes()).into_owned())
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            set: if few {
+                HashSet::new()
+            } else {
+                names.iter().cloned().collect()
+            },
+            names,
+            lengths,
+        }
     }
 
     /// The names `body` holds as words (a name inside a longer word does not count).
     pub fn in_text(&self, body: &str) -> Vec<String> {
-        let Some(automaton) = &self.automaton else {
-            return Vec::new();
-        };
         let is_word = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_');
         let bytes = body.as_bytes();
+        if self.names.len() <= Self::FEW {
+            return self
+                .names
+                .iter()
+                .zip(&self.finders)
+                .filter(|(name, finder)| {
+                    finder.find_iter(bytes).any(|at| {
+                        let end = at + name.len();
+                        (at == 0 || !is_word(bytes[at - 1]))
+                            && (end == bytes.len() || !is_word(bytes[end]))
+                    })
+                })
+                .map(|(name, _)| name.clone())
+                .collect();
+        }
         let mut found: Vec<String> = Vec::new();
-        for m in automaton.find_overlapping_iter(body) {
-            let before = m.start() == 0 || !is_word(bytes[m.start() - 1]);
-            let after = m.end() == bytes.len() || !is_word(bytes[m.end()]);
-            let name = &self.names[m.pattern().as_usize()];
-            if before && after && !found.iter().any(|f| f == name) {
-                found.push(name.clone());
+        for word in
+            body.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        {
+            let word = word.trim_end_matches('.');
+            if self.lengths[word.len().min(255)]
+                && self.set.contains(word)
+                && !found.iter().any(|f| f == word)
+            {
+                found.push(word.to_string());
             }
         }
         found.sort();
