@@ -36,9 +36,9 @@ pub struct Report {
     /// Facts worth a line even without `--explain` (how a Vault path was read).
     pub notes: Vec<String>,
     pub patches: Vec<DocumentPatch>,
-    /// Each changed document's value before and after, for a diff (the preview page's).
-    /// With the detail only, like the patches; not part of the `--report` JSON, whose patches
-    /// say the same in less.
+    /// Each changed document before and after, for a diff (the preview page's). With the
+    /// detail only, like the patches; not part of the `--report` JSON, whose patches say the
+    /// same in less.
     #[serde(skip)]
     pub documents: Vec<ChangedDocument>,
     /// Leave out the per-entry detail (env and annotation changes, patches), which only
