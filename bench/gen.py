@@ -48,36 +48,28 @@ def secret(k):
     return "\n".join(lines) + "\n"
 
 
-def deployment(n, k):
-    env = []
-    for i in range(k):
-        env += [
-            f"        - name: {key(i)}",
-            "          valueFrom:",
-            "            secretKeyRef:",
-            "              name: bench-config",
-            f"              key: {key(i)}",
-        ]
-    return (
-        f"""---
-# Source: bench/templates/deployment-{n}.yaml
+def workload(source, name, env):
+    """A Deployment as charts render them: `env` is the YAML of its env entries after the two
+    literal ones every bench Deployment has."""
+    return f"""---
+# Source: bench/templates/{source}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
-  name: app-{n:05d}
+  name: {name}
   labels:
-    app.kubernetes.io/name: app-{n:05d}
+    app.kubernetes.io/name: {name}
     app.kubernetes.io/instance: bench
     app.kubernetes.io/managed-by: Helm
 spec:
   replicas: 2
   selector:
     matchLabels:
-      app.kubernetes.io/name: app-{n:05d}
+      app.kubernetes.io/name: {name}
   template:
     metadata:
       labels:
-        app.kubernetes.io/name: app-{n:05d}
+        app.kubernetes.io/name: {name}
         app.kubernetes.io/instance: bench
     spec:
       serviceAccountName: bench
@@ -92,12 +84,20 @@ spec:
         env:
         - name: NODE_ENV
           value: production
-        - name: PORT
-          value: "8080"
-"""
-        + "\n".join(env)
-        + "\n"
-    )
+{env}"""
+
+
+def deployment(n, k):
+    env = ["        - name: PORT", '          value: "8080"']
+    for i in range(k):
+        env += [
+            f"        - name: {key(i)}",
+            "          valueFrom:",
+            "            secretKeyRef:",
+            "              name: bench-config",
+            f"              key: {key(i)}",
+        ]
+    return workload(f"deployment-{n}.yaml", f"app-{n:05d}", "\n".join(env) + "\n")
 
 
 def service(n):
@@ -144,45 +144,13 @@ data:
 
 
 def pair_deployment(n, distinct):
-    return f"""---
-# Source: bench/templates/pair-deployment-{n}.yaml
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: app-{n:04d}
-  labels:
-    app.kubernetes.io/name: app-{n:04d}
-    app.kubernetes.io/instance: bench
-    app.kubernetes.io/managed-by: Helm
-spec:
-  replicas: 2
-  selector:
-    matchLabels:
-      app.kubernetes.io/name: app-{n:04d}
-  template:
-    metadata:
-      labels:
-        app.kubernetes.io/name: app-{n:04d}
-        app.kubernetes.io/instance: bench
-    spec:
-      serviceAccountName: bench
-      containers:
-      - name: app
-        image: "nginx:1.27"
-        imagePullPolicy: IfNotPresent
-        ports:
-        - name: http
-          containerPort: 8080
-          protocol: TCP
-        env:
-        - name: NODE_ENV
-          value: production
-        - name: DB_PASSWORD
+    env = f"""        - name: DB_PASSWORD
           valueFrom:
             secretKeyRef:
               name: app-{n:04d}
               key: {pair_key(n, distinct)}
 """
+    return workload(f"pair-deployment-{n}.yaml", f"app-{n:04d}", env)
 
 
 def crd_like(n, size):
