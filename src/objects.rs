@@ -180,10 +180,6 @@ impl ChartObjects {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.by_ref.keys().map(|r| r.name.as_str())
     }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&ObjectRef, &ChartObject)> {
-        self.by_ref.iter()
-    }
 }
 
 #[cfg(test)]
