@@ -199,7 +199,7 @@ impl<'a> Context<'a> {
                     .pointer(&format!("/data/{key}"))
                     .and_then(Value::as_str)?;
                 if r.kind == "Secret" {
-                    secret_data_value(raw)
+                    crate::objects::decode(raw)
                 } else {
                     Some(raw.to_string())
                 }
@@ -353,20 +353,6 @@ fn duplicate_key(body: &str) -> Option<(usize, Option<String>)> {
     }
 }
 
-/// A Secret's `data` value read as the API server reads it: Go's `base64.StdEncoding`, the
-/// standard alphabet with padding, line breaks skipped, trailing bits not checked. URL-safe or
-/// unpadded data the API server refuses, so nothing is read from it here either.
-fn secret_data_value(raw: &str) -> Option<String> {
-    use base64::engine::{general_purpose, GeneralPurpose};
-    use base64::{alphabet, Engine as _};
-    const KUBERNETES: GeneralPurpose = GeneralPurpose::new(
-        &alphabet::STANDARD,
-        general_purpose::PAD.with_decode_allow_trailing_bits(true),
-    );
-    let compact: String = raw.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
-    String::from_utf8(KUBERNETES.decode(compact).ok()?).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,19 +360,19 @@ mod tests {
     #[test]
     fn reads_secret_data_as_the_api_server_does() {
         assert_eq!(
-            secret_data_value("L3ZhdWx0L3NlY3JldHMvWA==").as_deref(),
+            crate::objects::decode("L3ZhdWx0L3NlY3JldHMvWA==").as_deref(),
             Some("/vault/secrets/X")
         );
         // a folded value: line breaks are skipped
         assert_eq!(
-            secret_data_value("L3ZhdWx0L3Nl\nY3JldHMvWA==\n").as_deref(),
+            crate::objects::decode("L3ZhdWx0L3Nl\nY3JldHMvWA==\n").as_deref(),
             Some("/vault/secrets/X")
         );
         // `??>` is `Pz8+` in the standard alphabet, `Pz8-` in the URL-safe one
-        assert_eq!(secret_data_value("Pz8+").as_deref(), Some("??>"));
-        assert_eq!(secret_data_value("Pz8-"), None, "URL-safe alphabet");
+        assert_eq!(crate::objects::decode("Pz8+").as_deref(), Some("??>"));
+        assert_eq!(crate::objects::decode("Pz8-"), None, "URL-safe alphabet");
         assert_eq!(
-            secret_data_value("L3ZhdWx0L3NlY3JldHMvWA"),
+            crate::objects::decode("L3ZhdWx0L3NlY3JldHMvWA"),
             None,
             "no padding"
         );

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use base64::Engine as _;
 use serde_json::Value;
 
 use crate::error::Place;
@@ -101,13 +100,18 @@ pub fn plaintext(obj: &Value) -> Vec<(String, String)> {
     out
 }
 
-/// Secret `data` as the API server reads it: standard base64.
-pub fn decode(s: &str) -> Option<String> {
-    let compact: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(compact)
-        .ok()?;
-    String::from_utf8(bytes).ok()
+/// A Secret's `data` value read as the API server reads it: Go's `base64.StdEncoding`, the
+/// standard alphabet with padding, line breaks skipped, trailing bits not checked. URL-safe or
+/// unpadded data the API server refuses, so nothing is read from it here either.
+pub fn decode(raw: &str) -> Option<String> {
+    use base64::engine::{general_purpose, GeneralPurpose};
+    use base64::{alphabet, Engine as _};
+    const KUBERNETES: GeneralPurpose = GeneralPurpose::new(
+        &alphabet::STANDARD,
+        general_purpose::PAD.with_decode_allow_trailing_bits(true),
+    );
+    let compact: String = raw.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+    String::from_utf8(KUBERNETES.decode(compact).ok()?).ok()
 }
 
 /// One rendered Secret or ConfigMap.

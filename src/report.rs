@@ -135,7 +135,7 @@ impl PlaintextCopy {
     pub fn message(&self) -> String {
         format!(
             "plaintext-copy: {}: field {} holds a copy of the value of {}, which moves to Vault; the copy stays in plain text",
-            describe(&self.at),
+            self.at.object(),
             self.field,
             self.of
         )
@@ -146,7 +146,7 @@ impl Kept {
     pub fn message(&self) -> String {
         format!(
             "{}: keeps key {}: still read by {}{}",
-            describe(&self.at),
+            self.at.object(),
             self.key,
             self.reader,
             if self.readers > 1 {
@@ -196,10 +196,6 @@ impl ChangedDocument {
     pub fn after(&self) -> Result<Value, yaml::ParseError> {
         yaml::parse(&self.after.text())
     }
-}
-
-fn describe(at: &Place) -> String {
-    at.object().to_string()
 }
 
 impl Report {
@@ -254,7 +250,7 @@ impl Report {
                 .or(annotations.first().map(|c| &c.at))
                 .or(removed.first().map(|c| &c.at));
             if let Some(at) = at {
-                let _ = writeln!(out, "{}:", describe(at));
+                let _ = writeln!(out, "{}:", at.object());
             }
             let mut container = None;
             for c in env {
@@ -296,7 +292,7 @@ impl Report {
             let _ = writeln!(
                 out,
                 "{}: dropped: it is empty and nothing references it",
-                describe(d)
+                d.object()
             );
         }
         for w in &self.warnings {
