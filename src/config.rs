@@ -77,6 +77,8 @@ pub struct Config {
     /// partial/full: the Secret the operator syncs from Vault.
     pub existing_secret: Option<String>,
     pub vault: VaultConfig,
+    /// Mount mode: how each app gets its secrets from the injector's files.
+    pub delivery: DeliveryConfig,
     pub targets: Targets,
     /// partial/full: resources that make the operators create the synced Secret.
     pub operators: Operators,
@@ -163,6 +165,141 @@ pub struct Targets {
 }
 
 pub const DEFAULT_SECRET_VOLUME_PATH: &str = "/vault/secrets";
+pub const DEFAULT_FILE_SUFFIX: &str = "_FILE";
+
+/// How an app reads a secret the injector wrote (mount mode).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Delivery {
+    /// The env value is the file's path (the app reads a path): Option B as written.
+    #[default]
+    Path,
+    /// `NAME` becomes `NAME<suffix>` holding the path (`*_FILE` apps: postgres, mysql, Authelia).
+    File,
+    /// The container sources one env file of `export NAME='…'` lines, then `exec`s its command.
+    Exec,
+}
+
+impl FromStr for Delivery {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "path" => Ok(Delivery::Path),
+            "file" => Ok(Delivery::File),
+            "exec" => Ok(Delivery::Exec),
+            _ => Err(Error::config(format!(
+                "unknown delivery '{s}': expected path, file or exec"
+            ))),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Delivery {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl fmt::Display for Delivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Delivery::Path => "path",
+            Delivery::File => "file",
+            Delivery::Exec => "exec",
+        })
+    }
+}
+
+/// Mount mode's delivery: a default, and per container where a chart mixes apps.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct DeliveryConfig {
+    /// `path` (default), `file` or `exec`.
+    pub style: Option<Delivery>,
+    /// `file` delivery: what is appended to the env name; default `_FILE`.
+    pub file_suffix: Option<String>,
+    /// Per container; the first entry that matches wins.
+    pub containers: Vec<ContainerDelivery>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct ContainerDelivery {
+    /// Container name (glob `*`, `?`).
+    pub container: String,
+    /// Workload name (glob); none: every workload.
+    pub workload: Option<String>,
+    pub style: Option<Delivery>,
+    pub file_suffix: Option<String>,
+    /// `exec` delivery of a container whose manifest sets no `command`: the image's
+    /// entrypoint, which the wrapper then runs (vaultwire cannot read it from the image).
+    pub entrypoint: Vec<String>,
+}
+
+/// What one container gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerStyle {
+    pub delivery: Delivery,
+    pub file_suffix: String,
+    pub entrypoint: Vec<String>,
+}
+
+impl DeliveryConfig {
+    pub fn for_container(&self, workload: &str, container: &str) -> ContainerStyle {
+        let own = self.containers.iter().find(|c| {
+            crate::workload::glob_match(&c.container, container)
+                && c.workload
+                    .as_deref()
+                    .is_none_or(|w| crate::workload::glob_match(w, workload))
+        });
+        ContainerStyle {
+            delivery: own
+                .and_then(|c| c.style)
+                .or(self.style)
+                .unwrap_or_default(),
+            file_suffix: own
+                .and_then(|c| c.file_suffix.clone())
+                .or_else(|| self.file_suffix.clone())
+                .unwrap_or_else(|| DEFAULT_FILE_SUFFIX.to_string()),
+            entrypoint: own.map(|c| c.entrypoint.clone()).unwrap_or_default(),
+        }
+    }
+
+    /// True when every container gets path delivery (nothing beyond Option B as written).
+    pub fn all_path(&self) -> bool {
+        self.style.unwrap_or_default() == Delivery::Path
+            && self
+                .containers
+                .iter()
+                .all(|c| c.style.unwrap_or(self.style.unwrap_or_default()) == Delivery::Path)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let suffixes = self
+            .file_suffix
+            .iter()
+            .chain(self.containers.iter().filter_map(|c| c.file_suffix.as_ref()));
+        for s in suffixes {
+            let ok = !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            if !ok {
+                return Err(Error::config(format!(
+                    "file suffix '{s}' must be letters, digits, '_', '-' or '.' (it ends an env name)"
+                )));
+            }
+        }
+        for c in &self.containers {
+            if c.container.is_empty() {
+                return Err(Error::config(
+                    "delivery.containers: each entry needs `container:` (a container name or glob)",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
 
 /// One configured key: the `-k` text, or its parts spelled out.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -341,6 +478,12 @@ impl Config {
                     }
                 }
             }
+        }
+        self.delivery.validate()?;
+        if mode != Mode::Mount && self.delivery != DeliveryConfig::default() {
+            return Err(Error::config(
+                "--delivery and --file-suffix choose how mount mode's injector files reach the app; partial and full modes read a Secret and need neither",
+            ));
         }
         let ops = &self.operators;
         if (ops.external_secrets.enabled || ops.vault_secrets_operator.enabled || ops.reloader)

@@ -22,6 +22,7 @@ pub mod config;
 pub mod copies;
 pub mod document;
 pub mod error;
+pub mod expansion;
 pub mod limits;
 pub mod lint;
 pub mod modes;
@@ -346,6 +347,7 @@ fn injector_files(
         config.vault.secret_volume_path.clone(),
         &selection.fields(),
         &config.vault.annotations,
+        config.delivery.clone(),
         config.force,
     )
 }

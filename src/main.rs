@@ -99,6 +99,13 @@ struct WiringArgs {
     /// mount: directory the injector writes to [default: the pod's, else /vault/secrets]
     #[arg(long, value_name = "DIR")]
     mount_path: Option<String>,
+    /// mount: how apps read the injector's files: path (the env value is the file's path),
+    /// file (NAME becomes NAME_FILE holding the path), exec (the command sources an env file)
+    #[arg(long, value_name = "path|file|exec")]
+    delivery: Option<String>,
+    /// mount, file delivery: appended to the env name [default: _FILE]
+    #[arg(long, value_name = "SUFFIX")]
+    file_suffix: Option<String>,
     /// mount: extra injector annotation NAME=VALUE, prefix optional (repeatable)
     #[arg(long = "annotation", value_name = "NAME=VALUE")]
     annotations: Vec<String>,
@@ -209,6 +216,10 @@ fn config(cli: &WiringArgs) -> Result<Config, Error> {
     over!(cli.role, c.vault.role);
     over!(cli.mount_path, c.vault.secret_volume_path);
     over!(cli.vault_addr, c.vault.address);
+    if let Some(d) = &cli.delivery {
+        c.delivery.style = Some(d.parse()?);
+    }
+    over!(cli.file_suffix, c.delivery.file_suffix);
     over!(cli.auth_mount, c.vault.auth_mount);
     over!(cli.service_account, c.vault.service_account);
     let ops = &mut c.operators;

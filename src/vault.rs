@@ -88,20 +88,25 @@ impl VaultPath {
     /// The agent template that renders exactly the value of `key`, and fails loudly (with
     /// `error-on-missing-key`) instead of writing `<no value>`.
     pub fn template(&self, key: &str) -> String {
+        format!(
+            "{{{{- with secret \"{}\" -}}}}{{{{ {} }}}}{{{{- end }}}}",
+            self.api_path,
+            self.read(key)
+        )
+    }
+
+    /// The template expression of `key`'s value inside `with secret`.
+    pub fn read(&self, key: &str) -> String {
         let data = if self.kv_version == 2 {
             ".Data.data"
         } else {
             ".Data"
         };
-        let read = if is_go_identifier(key) {
+        if is_go_identifier(key) {
             format!("{data}.{key}")
         } else {
             format!("index {data} \"{key}\"")
-        };
-        format!(
-            "{{{{- with secret \"{}\" -}}}}{{{{ {read} }}}}{{{{- end }}}}",
-            self.api_path
-        )
+        }
     }
 }
 

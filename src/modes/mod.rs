@@ -3,6 +3,8 @@
 //! selected key that reaches a container only through `envFrom`, then let the mode edit the
 //! pod (mount mode's injector annotations).
 
+pub mod compose;
+pub mod delivery;
 pub mod full;
 pub mod mount;
 pub mod partial;
@@ -18,6 +20,8 @@ use crate::objects::{ChartObjects, ObjectRef};
 use crate::operators::Wired;
 use crate::report::{EnvChange, Report};
 use crate::selection::{LiteralMatch, Selection};
+use delivery::InjectorFile;
+
 use crate::workload::{
     objects_mut, pod_template_mut, runs_to_completion, selected, EnvSource, CONTAINER_LISTS,
 };
@@ -30,15 +34,28 @@ pub trait Wiring {
     fn entry(&self, context: &str, env_name: &str, field: &str) -> Value;
     /// The field an entry already carries the mode's way (a second run changes nothing).
     fn wired_field(&self, context: &str, entry: &Value) -> Option<String>;
-    /// Pod-level edits once the pod's entries are rewritten; `fields` are those its env carries.
-    fn finish_pod(
+    /// Mount mode: hands the container's carried entries to its app (path, file or exec
+    /// delivery, `$(VAR)` values composed); returns the injector files it reads. Other modes
+    /// change nothing: Kubernetes expands `$(VAR)` from the keyRef's value.
+    fn deliver(
         &self,
-        pod: &mut Value,
-        fields: &[String],
-        runs_to_completion: bool,
-        place: &Place,
-        report: &mut Report,
-    ) -> Result<()>;
+        _container: &mut Value,
+        _job: delivery::Job<'_>,
+        _report: &mut Report,
+    ) -> Result<Vec<InjectorFile>> {
+        Ok(Vec::new())
+    }
+    /// Pod-level edits once the pod's containers are wired: `files` are the injector files
+    /// they read; `init_reads`: an init container reads one.
+    fn finish_pod(&self, pod: &mut Value, pod_files: PodFiles<'_>, report: &mut Report) -> Result<()>;
+}
+
+/// What [`Wiring::finish_pod`] gets.
+pub struct PodFiles<'a> {
+    pub files: &'a [InjectorFile],
+    pub init_reads: bool,
+    pub runs_to_completion: bool,
+    pub place: &'a Place,
 }
 
 /// A key that an env entry no longer reads from a chart object: plaintext that may go.
@@ -183,7 +200,11 @@ impl Rewrite<'_> {
         report: &mut Report,
     ) -> Result<bool> {
         let context = self.wiring.pod_context(pod);
+        let service_links = pod.pointer("/spec/enableServiceLinks") != Some(&Value::Bool(false));
         let mut fields: Vec<String> = Vec::new();
+        let mut files: Vec<InjectorFile> = Vec::new();
+        let mut taken = BTreeMap::new();
+        let mut init_reads = false;
         for list in CONTAINER_LISTS {
             let Some(containers) = pod
                 .pointer_mut(&format!("/spec/{list}"))
@@ -199,11 +220,31 @@ impl Rewrite<'_> {
                     container: c.get("name").and_then(Value::as_str).map(str::to_string),
                     ..place.clone()
                 };
-                for field in self.container(c, &context, &at, report) {
-                    if !fields.contains(&field) {
-                        fields.push(field);
+                let carried = self.container(c, &context, &at, report);
+                if carried.is_empty() {
+                    continue;
+                }
+                init_reads |= list == "initContainers";
+                for (_, field, _) in &carried {
+                    if !fields.contains(field) {
+                        fields.push(field.clone());
                     }
                 }
+                let job = delivery::Job {
+                    dir: &context,
+                    carried,
+                    env_from: self.env_from_keys(c),
+                    service_links,
+                    at: &at,
+                    taken: &mut taken,
+                };
+                let before = c.clone();
+                for f in self.wiring.deliver(c, job, report)? {
+                    if !files.iter().any(|g| g.file == f.file) {
+                        files.push(f);
+                    }
+                }
+                self.changed |= *c != before;
             }
         }
         if fields.is_empty() {
@@ -211,35 +252,61 @@ impl Rewrite<'_> {
         }
         // Annotations follow the configured order, not the env order.
         fields.sort_by_key(|f| self.selection.order(f));
+        files.sort_by_key(|f| (self.selection.order(&f.file), f.file.clone()));
         self.found.carried.extend(fields.iter().cloned());
         let before = pod.pointer("/metadata/annotations").cloned();
-        self.wiring
-            .finish_pod(pod, &fields, completes, place, report)?;
+        let pod_files = PodFiles {
+            files: &files,
+            init_reads,
+            runs_to_completion: completes,
+            place,
+        };
+        self.wiring.finish_pod(pod, pod_files, report)?;
         self.changed |= pod.pointer("/metadata/annotations") != before.as_ref();
         Ok(true)
     }
 
-    /// Rewrites one container; returns the fields it carries.
+    /// The variables the container's `envFrom` sources define: per source, the keys it is
+    /// known to hold (none: a source outside the stream).
+    fn env_from_keys(&self, c: &Value) -> compose::EnvFromKeys {
+        crate::workload::items(c, "/envFrom")
+            .filter_map(|f| {
+                let prefix = f.get("prefix").and_then(Value::as_str).unwrap_or("");
+                let target = ObjectRef::of_env_from(f)?;
+                let keys = self.objects.get(&target).map(|o| {
+                    o.keys.iter().map(|k| format!("{prefix}{k}")).collect()
+                });
+                Some((format!("envFrom {} '{}'", target.kind, target.name), keys))
+            })
+            .collect()
+    }
+
+    /// Rewrites one container; returns `(env index, field, rewritten now)` of each entry that
+    /// carries a field.
     fn container(
         &mut self,
         c: &mut Value,
         context: &str,
         at: &Place,
         report: &mut Report,
-    ) -> Vec<String> {
+    ) -> Vec<(usize, String, bool)> {
         let carriers = self.carriers(c, context, at, report);
         let added = self.env_from_entries(c, at, report);
-        let mut fields: Vec<String> = Vec::new();
+        let mut carried: Vec<(usize, String, bool)> = Vec::new();
         let env_len = c.get("env").and_then(Value::as_array).map_or(0, Vec::len);
         for carrier in &carriers {
             self.rewrite_entry(c, carrier, context, at, report);
-            fields.push(carrier.field.clone());
+            carried.push((
+                carrier.entry + added.len(),
+                carrier.field.clone(),
+                carrier.because != Because::Wired,
+            ));
         }
         debug_assert!(carriers.iter().all(|x| x.entry < env_len));
         if !added.is_empty() {
             self.changed = true;
             let mut entries: Vec<Value> = Vec::new();
-            for (name, field, from) in &added {
+            for (i, (name, field, from)) in added.iter().enumerate() {
                 let entry = self.wiring.entry(context, name, field);
                 self.record(
                     at,
@@ -251,7 +318,7 @@ impl Rewrite<'_> {
                     report,
                 );
                 self.found.moved.insert(from.clone());
-                fields.push(field.clone());
+                carried.push((i, field.clone(), true));
                 entries.push(entry);
             }
             let map = c.as_object_mut().expect("containers are objects");
@@ -262,7 +329,8 @@ impl Rewrite<'_> {
                 list.splice(0..0, entries);
             }
         }
-        fields
+        carried.sort();
+        carried
     }
 
     fn carriers(

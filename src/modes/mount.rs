@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use crate::config::DEFAULT_SECRET_VOLUME_PATH;
-use crate::error::{Error, ErrorKind, Place, Result};
-use crate::modes::Wiring;
+use crate::config::{DeliveryConfig, DEFAULT_SECRET_VOLUME_PATH};
+use crate::error::{Error, ErrorKind, Result};
+use crate::modes::delivery::{self, InjectorFile};
+use crate::modes::{PodFiles, Wiring};
 use crate::report::{AnnotationChange, Report};
 use crate::vault::{legal_annotation_name, secret_names, VaultPath, PREFIX};
 
@@ -20,8 +21,9 @@ pub struct InjectorFiles {
     pub role: Option<String>,
     /// Configured directory; `None` follows the pod's own `secret-volume-path`.
     pub volume_path: Option<String>,
-    /// Injector `<name>` per key.
-    pub names: BTreeMap<String, String>,
+    /// Every field, in configured order: injector `<name>`s are derived from them first.
+    pub fields: Vec<String>,
+    pub delivery: DeliveryConfig,
     /// Extra annotations from the config, full keys.
     pub extra: Vec<(String, String)>,
     pub force: bool,
@@ -34,6 +36,7 @@ impl InjectorFiles {
         volume_path: Option<String>,
         keys: &[String],
         extra: &BTreeMap<String, String>,
+        delivery: DeliveryConfig,
         force: bool,
     ) -> Result<Self> {
         let mut full_extra = Vec::new();
@@ -55,20 +58,15 @@ impl InjectorFiles {
             paths,
             role,
             volume_path: volume_path.map(|p| p.trim_end_matches('/').to_string()),
-            names: secret_names(keys),
+            fields: keys.to_vec(),
+            delivery,
             extra: full_extra,
             force,
         })
     }
 
     /// The annotations this pod needs, in a stable order.
-    fn wanted(
-        &self,
-        pod: &Value,
-        dir: &str,
-        keys: &[String],
-        completes: bool,
-    ) -> Vec<(String, String)> {
+    fn wanted(&self, pod: &Value, dir: &str, files: &PodFiles<'_>) -> Vec<(String, String)> {
         let existing = |name: &str| {
             pod.pointer(&format!(
                 "/metadata/annotations/{}",
@@ -83,24 +81,32 @@ impl InjectorFiles {
         if let Some(role) = &self.role {
             wanted.push((format!("{PREFIX}role"), role.clone()));
         }
-        if completes {
+        if files.runs_to_completion {
             wanted.push((
                 format!("{PREFIX}agent-pre-populate-only"),
                 "true".to_string(),
             ));
         }
-        for key in keys {
-            let n = &self.names[key];
-            let path = &self.paths[key];
-            wanted.push((
-                format!("{PREFIX}agent-inject-secret-{n}"),
-                path.api_path.clone(),
-            ));
-            wanted.push((
-                format!("{PREFIX}agent-inject-template-{n}"),
-                path.template(key),
-            ));
-            wanted.push((format!("{PREFIX}agent-inject-file-{n}"), key.clone()));
+        if files.init_reads {
+            // The injector puts its init container after the chart's own unless told: an init
+            // container reading a file would find none.
+            wanted.push((format!("{PREFIX}agent-init-first"), "true".to_string()));
+        }
+        // Names come from the fields first, so a field's name is the same in every pod.
+        let mut keys = self.fields.clone();
+        keys.extend(
+            files
+                .files
+                .iter()
+                .filter(|f| !self.paths.contains_key(&f.file))
+                .map(|f| f.file.clone()),
+        );
+        let names = secret_names(&keys);
+        for f in files.files {
+            let n = &names[&f.file];
+            wanted.push((format!("{PREFIX}agent-inject-secret-{n}"), f.api_path.clone()));
+            wanted.push((format!("{PREFIX}agent-inject-template-{n}"), f.template.clone()));
+            wanted.push((format!("{PREFIX}agent-inject-file-{n}"), f.file.clone()));
             wanted.push((
                 format!("{PREFIX}error-on-missing-key-{n}"),
                 "true".to_string(),
@@ -145,16 +151,22 @@ impl Wiring for InjectorFiles {
         self.paths.contains_key(file).then(|| file.to_string())
     }
 
-    fn finish_pod(
+    fn deliver(
         &self,
-        pod: &mut Value,
-        keys: &[String],
-        completes: bool,
-        place: &Place,
+        c: &mut Value,
+        job: delivery::Job<'_>,
         report: &mut Report,
-    ) -> Result<()> {
+    ) -> Result<Vec<InjectorFile>> {
+        let style = self
+            .delivery
+            .for_container(&job.at.name, job.at.container.as_deref().unwrap_or(""));
+        delivery::deliver(c, job, &style, &self.paths, report)
+    }
+
+    fn finish_pod(&self, pod: &mut Value, files: PodFiles<'_>, report: &mut Report) -> Result<()> {
+        let place = files.place;
         let dir = self.pod_context(pod);
-        let wanted = self.wanted(pod, &dir, keys, completes);
+        let wanted = self.wanted(pod, &dir, &files);
         let has_role = pod
             .pointer(&format!(
                 "/metadata/annotations/{}role",

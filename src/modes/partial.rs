@@ -5,8 +5,8 @@
 use serde_json::{json, Value};
 
 use crate::document::Document;
-use crate::error::{Error, ErrorKind, Place, Result};
-use crate::modes::Wiring;
+use crate::error::{Error, ErrorKind, Result};
+use crate::modes::{PodFiles, Wiring};
 use crate::report::Report;
 use crate::workload::{kind_of, name_of, objects};
 
@@ -31,14 +31,7 @@ impl Wiring for SyncedSecret {
             .flatten()
     }
 
-    fn finish_pod(
-        &self,
-        _: &mut Value,
-        _: &[String],
-        _: bool,
-        _: &Place,
-        _: &mut Report,
-    ) -> Result<()> {
+    fn finish_pod(&self, _: &mut Value, _: PodFiles<'_>, _: &mut Report) -> Result<()> {
         Ok(())
     }
 }

@@ -646,6 +646,10 @@ pub fn mount_field(doc: &Value, pod: &Pod, entry: &Value) -> Result<String, Stri
         .template
         .as_deref()
         .ok_or_else(|| format!("no agent-inject-template-{} for {path}", w.raw))?;
+    if !template.contains("{{- with secret") {
+        // A composed `$(VAR)` value (no trimming: its text is part of the value), not a field.
+        return Err(format!("{path} is a composed value"));
+    }
     let paths = template_secret_paths(template);
     if paths.is_empty() || paths.iter().any(|p| p != VAULT_PATH) {
         return Err(format!(
