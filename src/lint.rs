@@ -13,7 +13,14 @@
 //! - `job-sidecar`: a pod that must run to completion gets an injector sidecar that never exits;
 //! - `plaintext-copy` (with a mode): a string field of the output equal to a value that moves to
 //!   Vault (another Secret or ConfigMap key, an annotation, an env literal);
-//! - `literal-secret`: a literal env value whose name looks like a secret.
+//! - `literal-secret`: a literal env value whose name looks like a secret;
+//! - `init-before-agent`: an init container reads an injector file, but the injector's own
+//!   init container runs after the chart's (no `agent-init-first: "true"`);
+//! - `path-in-expansion`: `$(VAR)` of a variable whose value is an injector file path, so the
+//!   expansion carries the path, not the secret (names ending in `FILE` or `PATH` are meant as
+//!   paths and pass);
+//! - `exec-without-command`: the injector writes an env file of `export` lines, but no container
+//!   command sources it.
 //!
 //! Messages name env entries and files, never a configuration value.
 
@@ -245,6 +252,9 @@ fn lint_pod(
             kind_of(obj)
         )));
     }
+    if injects {
+        agent_file_traps(pod, annotations, &files, place, context, findings);
+    }
     for list in CONTAINER_LISTS {
         for c in items(pod, &format!("/spec/{list}")) {
             let cname = c.get("name").and_then(Value::as_str).unwrap_or("");
@@ -314,6 +324,81 @@ fn lint_pod(
                     }
                 }
             }
+        }
+    }
+}
+
+/// The traps of reading injector files: init order, `$(VAR)` of a path, env files nobody sources.
+fn agent_file_traps(
+    pod: &Value,
+    annotations: &serde_json::Map<String, Value>,
+    files: &[crate::vault::InjectedFile],
+    place: &Place,
+    context: &Context<'_>,
+    findings: &mut Vec<Finding>,
+) {
+    let is_path = |v: &str| files.iter().any(|f| f.path == v);
+    let init_first = annotations
+        .get(&format!("{PREFIX}agent-init-first"))
+        .and_then(Value::as_str)
+        .is_some_and(|v| matches!(v, "true" | "1" | "t" | "T" | "TRUE" | "True"));
+    let strings = |c: &Value| -> Vec<String> {
+        ["/command", "/args"]
+            .iter()
+            .flat_map(|p| items(c, p))
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    };
+    let mut sourced = Vec::new();
+    for list in CONTAINER_LISTS {
+        for c in items(pod, &format!("/spec/{list}")) {
+            let cname = c.get("name").and_then(Value::as_str).unwrap_or("");
+            let argv = strings(c);
+            sourced.extend(argv.iter().cloned());
+            let mut paths_so_far: Vec<&str> = Vec::new();
+            let mut reads_file = argv.iter().any(|a| files.iter().any(|f| a.contains(&f.path)));
+            for e in items(c, "/env") {
+                let ename = e.get("name").and_then(Value::as_str).unwrap_or("");
+                let value = context.value_of(e);
+                if let Some(text) = e.get("value").and_then(Value::as_str) {
+                    for var in crate::expansion::refs(text).filter(|v| paths_so_far.contains(v)) {
+                        findings.push(finding("path-in-expansion", place, Some(cname), Some(ename), format!(
+                            "expands $({var}), whose value is an injector file path: the result carries the path, not the secret (vaultwire's mount mode composes such values in a file of their own)"
+                        )));
+                    }
+                }
+                if value.as_deref().is_some_and(is_path) {
+                    reads_file = true;
+                    let upper = ename.to_ascii_uppercase();
+                    if !upper.ends_with("FILE") && !upper.ends_with("PATH") {
+                        paths_so_far.push(ename);
+                    }
+                }
+            }
+            for (i, a) in argv.iter().enumerate() {
+                for var in crate::expansion::refs(a).filter(|v| paths_so_far.contains(v)) {
+                    findings.push(finding("path-in-expansion", place, Some(cname), None, format!(
+                        "command/args item {i} expands $({var}), whose value is an injector file path: the program gets the path, not the secret; deliver it with vaultwire's exec delivery"
+                    )));
+                }
+            }
+            if list == "initContainers" && reads_file && !init_first {
+                findings.push(finding("init-before-agent", place, Some(cname), None, format!(
+                    "this init container reads a file the injector writes, but the injector's init container runs after the chart's own: set {PREFIX}agent-init-first: \"true\""
+                )));
+            }
+        }
+    }
+    for f in files {
+        let env_file = f.template.as_deref().is_some_and(|t| {
+            t.lines().any(|l| l.starts_with("export "))
+        });
+        if env_file && !sourced.iter().any(|a| a.contains(&f.path)) {
+            findings.push(finding("exec-without-command", place, None, None, format!(
+                "the injector writes {}, an env file of export lines, but no container's command sources it: a container without a command runs its image's entrypoint, which never reads it",
+                f.path
+            )));
         }
     }
 }
