@@ -254,10 +254,7 @@ impl DeliveryConfig {
                     .is_none_or(|w| crate::workload::glob_match(w, workload))
         });
         ContainerStyle {
-            delivery: own
-                .and_then(|c| c.style)
-                .or(self.style)
-                .unwrap_or_default(),
+            delivery: own.and_then(|c| c.style).or(self.style).unwrap_or_default(),
             file_suffix: own
                 .and_then(|c| c.file_suffix.clone())
                 .or_else(|| self.file_suffix.clone())
@@ -276,10 +273,11 @@ impl DeliveryConfig {
     }
 
     fn validate(&self) -> Result<()> {
-        let suffixes = self
-            .file_suffix
-            .iter()
-            .chain(self.containers.iter().filter_map(|c| c.file_suffix.as_ref()));
+        let suffixes = self.file_suffix.iter().chain(
+            self.containers
+                .iter()
+                .filter_map(|c| c.file_suffix.as_ref()),
+        );
         for s in suffixes {
             let ok = !s.is_empty()
                 && s.chars()

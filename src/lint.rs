@@ -357,7 +357,9 @@ fn agent_file_traps(
             let argv = strings(c);
             sourced.extend(argv.iter().cloned());
             let mut paths_so_far: Vec<&str> = Vec::new();
-            let mut reads_file = argv.iter().any(|a| files.iter().any(|f| a.contains(&f.path)));
+            let mut reads_file = argv
+                .iter()
+                .any(|a| files.iter().any(|f| a.contains(&f.path)));
             for e in items(c, "/env") {
                 let ename = e.get("name").and_then(Value::as_str).unwrap_or("");
                 let value = context.value_of(e);
@@ -391,9 +393,10 @@ fn agent_file_traps(
         }
     }
     for f in files {
-        let env_file = f.template.as_deref().is_some_and(|t| {
-            t.lines().any(|l| l.starts_with("export "))
-        });
+        let env_file = f
+            .template
+            .as_deref()
+            .is_some_and(|t| t.lines().any(|l| l.starts_with("export ")));
         if env_file && !sourced.iter().any(|a| a.contains(&f.path)) {
             findings.push(finding("exec-without-command", place, None, None, format!(
                 "the injector writes {}, an env file of export lines, but no container's command sources it: a container without a command runs its image's entrypoint, which never reads it",

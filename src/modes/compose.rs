@@ -97,7 +97,11 @@ impl Env {
             }
         }
         for (i, e) in items(c, "/env").enumerate() {
-            let name = e.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+            let name = e
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             let def = if let Some(field) = carried(i) {
                 Def::Moved(field)
             } else if e.get("valueFrom").is_some() {
@@ -153,7 +157,12 @@ impl Env {
         let by_name: BTreeMap<String, Def> = self
             .finished
             .keys()
-            .map(|k| (k.clone(), Def::Runtime("the container's environment".into())))
+            .map(|k| {
+                (
+                    k.clone(),
+                    Def::Runtime("the container's environment".into()),
+                )
+            })
             .collect();
         self.expand(text, &by_name)
     }
@@ -200,7 +209,9 @@ mod tests {
             {"name": "URL", "value": "pg://$(USER):$(PASSWORD)@$(POD)/$$(USER)/$(NOPE)"},
             {"name": "AGAIN", "value": "[$(URL)]"},
         ]});
-        let env = Env::read(&c, Vec::new(), false, |i| (i == 2).then(|| "db_password".into()));
+        let env = Env::read(&c, Vec::new(), false, |i| {
+            (i == 2).then(|| "db_password".into())
+        });
         assert_eq!(env.entries[0].1, Def::Value(vec![text("$(PASSWORD)")]));
         let url = vec![
             text("pg://app:"),
@@ -228,13 +239,17 @@ mod tests {
     fn unknown_sources_and_service_links_may_define_a_name() {
         let c = json!({"env": [{"name": "A", "value": "$(REDIS_SERVICE_HOST):$(X)"}]});
         let env = Env::read(&c, Vec::new(), true, |_| None);
-        assert!(matches!(&env.entries[0].1, Def::Value(p) if matches!(p[0], Part::Maybe(..)) && p[1] == text(":$(X)")));
+        assert!(
+            matches!(&env.entries[0].1, Def::Value(p) if matches!(p[0], Part::Maybe(..)) && p[1] == text(":$(X)"))
+        );
         let env = Env::read(
             &c,
             vec![("envFrom Secret 'ext'".into(), None)],
             false,
             |_| None,
         );
-        assert!(matches!(&env.entries[0].1, Def::Value(p) if p.iter().filter(|x| matches!(x, Part::Maybe(..))).count() == 2));
+        assert!(
+            matches!(&env.entries[0].1, Def::Value(p) if p.iter().filter(|x| matches!(x, Part::Maybe(..))).count() == 2)
+        );
     }
 }

@@ -74,9 +74,14 @@ pub fn deliver(
         .map(|(i, _)| i)
         .collect();
     let arguments = arguments_reading_vault(c, &env);
+    let reading = Reading {
+        env,
+        composed,
+        arguments,
+    };
     let files = match style.delivery {
         Delivery::Path | Delivery::File => {
-            if let Some((list, i, names)) = arguments.first() {
+            if let Some((list, i, names)) = reading.arguments.first() {
                 return Err(Error::new(
                     ErrorKind::Input,
                     format!(
@@ -87,9 +92,9 @@ pub fn deliver(
                 )
                 .at(job.at.clone()));
             }
-            files_of(c, &env, &composed, &mut job, style, paths, report)?
+            files_of(c, &reading, &mut job, style, paths, report)?
         }
-        Delivery::Exec => exec(c, &env, &composed, &arguments, &mut job, style, paths, report)?,
+        Delivery::Exec => exec(c, &reading, &mut job, style, paths, report)?,
     };
     Ok(files)
 }
@@ -125,16 +130,24 @@ fn def_parts(d: &Def) -> Vec<Part> {
     }
 }
 
+/// What delivery reads off one container: its env as the kubelet builds it, the entries that
+/// compose a moved value, and the `command`/`args` items that expand one.
+struct Reading {
+    env: Env,
+    composed: Vec<usize>,
+    arguments: Vec<(&'static str, usize, Vec<String>)>,
+}
+
 /// `path` and `file` delivery: a file per carried field and per composed value.
 fn files_of(
     c: &mut Value,
-    env: &Env,
-    composed: &[usize],
+    reading: &Reading,
     job: &mut Job<'_>,
     style: &ContainerStyle,
     paths: &BTreeMap<String, VaultPath>,
     report: &mut Report,
 ) -> Result<Vec<InjectorFile>> {
+    let (env, composed) = (&reading.env, &reading.composed);
     let mut files: Vec<InjectorFile> = Vec::new();
     let mut fields: Vec<&str> = job.carried.iter().map(|(_, f, _)| f.as_str()).collect();
     fields.dedup();
@@ -182,7 +195,14 @@ fn files_of(
         let entry = &mut c["env"][i];
         let before = "a value that expands a moved secret";
         *entry = json!({"name": name, "value": format!("{}/{file}", job.dir)});
-        record(report, job.at, name, "composed $(VAR) value", before, &format!("file {}/{file} (composed)", job.dir));
+        record(
+            report,
+            job.at,
+            name,
+            "composed $(VAR) value",
+            before,
+            &format!("file {}/{file} (composed)", job.dir),
+        );
         if file_style {
             renames.push((i, format!("{name}{suffix}")));
         }
@@ -235,7 +255,9 @@ fn free_file_name(
     }
     Err(Error::new(
         ErrorKind::Conflict,
-        format!("no free injector file name for composed env {name}: {name} and {prefixed} are taken"),
+        format!(
+            "no free injector file name for composed env {name}: {name} and {prefixed} are taken"
+        ),
     ))
 }
 
@@ -261,7 +283,10 @@ fn template_of(
             Part::Text(t) => out.push_str(&template_text(t)),
             Part::Vault(f) => out.push_str(&vault_read(&paths[f], f, "")),
             Part::Runtime(var, from) => {
-                return Err((var.clone(), format!("comes from {from}, known only inside the pod")))
+                return Err((
+                    var.clone(),
+                    format!("comes from {from}, known only inside the pod"),
+                ))
             }
             Part::Maybe(var, why) => return Err((var.clone(), format!("is uncertain: {why}"))),
         }
@@ -300,14 +325,13 @@ fn shell_name(name: &str) -> bool {
 /// `exec` delivery: the env file, the entries it replaces, and the wrapped command.
 fn exec(
     c: &mut Value,
-    env: &Env,
-    composed: &[usize],
-    arguments: &[(&'static str, usize, Vec<String>)],
+    reading: &Reading,
     job: &mut Job<'_>,
     style: &ContainerStyle,
     paths: &BTreeMap<String, VaultPath>,
     report: &mut Report,
 ) -> Result<Vec<InjectorFile>> {
+    let (env, composed, arguments) = (&reading.env, &reading.composed, &reading.arguments);
     let container = job.at.container.clone().unwrap_or_default();
     let input = |message: String| Error::new(ErrorKind::Input, message).at(job.at.clone());
     let mut argv: Vec<String> = Vec::new();
@@ -348,7 +372,9 @@ fn exec(
         }
         let parts = def_parts(def);
         let word = shell_word(&parts, paths, true, &mut used_runtime).map_err(|(var, why)| {
-            input(format!("env {name} expands $({var}), which {why}: the composed value would be a guess"))
+            input(format!(
+                "env {name} expands $({var}), which {why}: the composed value would be a guess"
+            ))
         })?;
         lines.push(format!("export {name}={word}\n"));
     }
@@ -357,7 +383,16 @@ fn exec(
     let mut words: Vec<String> = Vec::new();
     let composed_args: BTreeMap<usize, &str> = arguments
         .iter()
-        .map(|(list, i, _)| (if *list == "command" { *i } else { arg_offset + *i }, *list))
+        .map(|(list, i, _)| {
+            (
+                if *list == "command" {
+                    *i
+                } else {
+                    arg_offset + *i
+                },
+                *list,
+            )
+        })
         .collect();
     for (pos, text) in argv.iter().enumerate() {
         if composed_args.contains_key(&pos) {
@@ -405,21 +440,35 @@ fn exec(
             list.remove(i);
         }
     }
-    if c.get("env").and_then(Value::as_array).is_some_and(Vec::is_empty) {
-        c.as_object_mut().expect("containers are objects").remove("env");
+    if c.get("env")
+        .and_then(Value::as_array)
+        .is_some_and(Vec::is_empty)
+    {
+        c.as_object_mut()
+            .expect("containers are objects")
+            .remove("env");
     }
     for name in &removed {
-        record(report, job.at, name, "exec delivery", "env entry", &format!("export in {path}"));
+        record(
+            report,
+            job.at,
+            name,
+            "exec delivery",
+            "env entry",
+            &format!("export in {path}"),
+        );
     }
     let obj = c.as_object_mut().expect("containers are objects");
     obj.insert("command".into(), json!(["/bin/sh", "-c", script]));
     obj.insert("args".into(), json!(argv));
     let api_path = exported
         .iter()
-        .find_map(|&i| def_parts(&env.entries[i].1).iter().find_map(|p| match p {
-            Part::Vault(f) => Some(paths[f].api_path.clone()),
-            _ => None,
-        }))
+        .find_map(|&i| {
+            def_parts(&env.entries[i].1).iter().find_map(|p| match p {
+                Part::Vault(f) => Some(paths[f].api_path.clone()),
+                _ => None,
+            })
+        })
         .unwrap_or_default();
     job.taken.insert(file.clone(), template.clone());
     Ok(vec![InjectorFile {

@@ -47,7 +47,12 @@ pub trait Wiring {
     }
     /// Pod-level edits once the pod's containers are wired: `files` are the injector files
     /// they read; `init_reads`: an init container reads one.
-    fn finish_pod(&self, pod: &mut Value, pod_files: PodFiles<'_>, report: &mut Report) -> Result<()>;
+    fn finish_pod(
+        &self,
+        pod: &mut Value,
+        pod_files: PodFiles<'_>,
+        report: &mut Report,
+    ) -> Result<()>;
 }
 
 /// What [`Wiring::finish_pod`] gets.
@@ -273,9 +278,10 @@ impl Rewrite<'_> {
             .filter_map(|f| {
                 let prefix = f.get("prefix").and_then(Value::as_str).unwrap_or("");
                 let target = ObjectRef::of_env_from(f)?;
-                let keys = self.objects.get(&target).map(|o| {
-                    o.keys.iter().map(|k| format!("{prefix}{k}")).collect()
-                });
+                let keys = self
+                    .objects
+                    .get(&target)
+                    .map(|o| o.keys.iter().map(|k| format!("{prefix}{k}")).collect());
                 Some((format!("envFrom {} '{}'", target.kind, target.name), keys))
             })
             .collect()

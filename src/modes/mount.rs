@@ -104,8 +104,14 @@ impl InjectorFiles {
         let names = secret_names(&keys);
         for f in files.files {
             let n = &names[&f.file];
-            wanted.push((format!("{PREFIX}agent-inject-secret-{n}"), f.api_path.clone()));
-            wanted.push((format!("{PREFIX}agent-inject-template-{n}"), f.template.clone()));
+            wanted.push((
+                format!("{PREFIX}agent-inject-secret-{n}"),
+                f.api_path.clone(),
+            ));
+            wanted.push((
+                format!("{PREFIX}agent-inject-template-{n}"),
+                f.template.clone(),
+            ));
             wanted.push((format!("{PREFIX}agent-inject-file-{n}"), f.file.clone()));
             wanted.push((
                 format!("{PREFIX}error-on-missing-key-{n}"),

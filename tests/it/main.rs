@@ -4,6 +4,7 @@ mod support;
 
 mod chart_properties;
 mod cli_errors;
+mod delivery;
 mod example;
 mod lint;
 mod operators;

@@ -445,7 +445,14 @@ fn supabase_qualified_key_mount_injects_only_its_readers() {
 
 /// Mount mode: an entry whose value expands `$(NAME)` of an entry that reads the target now
 /// points to a composed file that reads the target's field.
-fn composes_target(mode: Mode, doc: &Value, pod: &Pod, e: &Value, oe: &Value, ein: &[Value]) -> bool {
+fn composes_target(
+    mode: Mode,
+    doc: &Value,
+    pod: &Pod,
+    e: &Value,
+    oe: &Value,
+    ein: &[Value],
+) -> bool {
     let target = (ObjRef::secret("rel1-supabase-db"), "password".to_string());
     let Some(text) = e.get("value").and_then(Value::as_str) else {
         return false;
