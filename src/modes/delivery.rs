@@ -45,6 +45,53 @@ pub struct Job<'a> {
 /// The prefix of the env file vaultwire owns in `exec` delivery.
 pub const EXEC_FILE_PREFIX: &str = "vaultwire.";
 
+/// The fields an exec-delivered container already reads (a second run): the header line of the
+/// env file its wrapper sources, found through the pod's annotations.
+pub fn exec_delivered_fields(annotations: Option<&Value>, c: &Value) -> Vec<String> {
+    let Some(script) = c.pointer("/command/2").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let Some(path) = script
+        .strip_prefix(". '")
+        .and_then(|s| s.split_once("' && exec "))
+        .map(|(p, _)| p)
+    else {
+        return Vec::new();
+    };
+    let Some(file) = path
+        .rsplit('/')
+        .next()
+        .filter(|f| f.starts_with(EXEC_FILE_PREFIX))
+    else {
+        return Vec::new();
+    };
+    let Some(map) = annotations.and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    let prefix = format!("{}agent-inject-file-", crate::vault::PREFIX);
+    let template = map.iter().find_map(|(k, v)| {
+        let name = k.strip_prefix(&prefix)?;
+        (v.as_str() == Some(file)).then(|| {
+            map.get(&format!(
+                "{}agent-inject-template-{name}",
+                crate::vault::PREFIX
+            ))
+            .and_then(Value::as_str)
+        })?
+    });
+    template
+        .and_then(|t| t.lines().next())
+        .and_then(|l| l.strip_prefix("# vaultwire exec delivery"))
+        .and_then(|l| l.split_once("; fields: "))
+        .map(|(_, f)| {
+            f.split(' ')
+                .filter(|f| !f.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Delivers container `c`; returns the injector files it reads.
 pub fn deliver(
     c: &mut Value,

@@ -210,6 +210,7 @@ impl Rewrite<'_> {
         let mut files: Vec<InjectorFile> = Vec::new();
         let mut taken = BTreeMap::new();
         let mut init_reads = false;
+        let annotations = pod.pointer("/metadata/annotations").cloned();
         for list in CONTAINER_LISTS {
             let Some(containers) = pod
                 .pointer_mut(&format!("/spec/{list}"))
@@ -227,6 +228,18 @@ impl Rewrite<'_> {
                 };
                 let carried = self.container(c, &context, &at, report);
                 if carried.is_empty() {
+                    // exec delivery leaves no env entry behind: its env file says what it reads
+                    let done = delivery::exec_delivered_fields(annotations.as_ref(), c);
+                    let done: Vec<String> = done
+                        .into_iter()
+                        .filter(|f| self.selection.of_field(f).is_some())
+                        .collect();
+                    init_reads |= list == "initContainers" && !done.is_empty();
+                    for field in done {
+                        if !fields.contains(&field) {
+                            fields.push(field);
+                        }
+                    }
                     continue;
                 }
                 init_reads |= list == "initContainers";

@@ -264,6 +264,14 @@ fn exec_delivery_exports_shell_safe_values_and_runs_the_original_argv() {
     let out = run(&input, &config(Mode::Mount, Some(Delivery::Exec)))
         .unwrap()
         .stream;
+    // a second run changes nothing and still knows what the wrapped container reads
+    let again = run(&out, &config(Mode::Mount, Some(Delivery::Exec))).unwrap();
+    assert_eq!(again.stream, out);
+    assert!(
+        again.report.warnings.is_empty(),
+        "{:?}",
+        again.report.warnings
+    );
     let p = pod(&out);
     let c = &p["spec"]["containers"][0];
     let e = env(&p, 0);
