@@ -401,10 +401,18 @@ impl Config {
         if text.trim().is_empty() {
             return Ok(Config::default());
         }
-        serde_saphyr::from_str_with_options::<Config>(text, crate::yaml::options()).map_err(|e| {
-            let msg = e.without_snippet().to_string();
+        // YAML into the document model first, then the fields: the parser is instantiated once
+        // (for documents), which keeps the WASM build within its size budget.
+        let value =
+            serde_saphyr::from_str_with_options::<serde_json::Value>(text, crate::yaml::options())
+                .map_err(|e| Error::config(e.without_snippet().to_string()))?;
+        serde_json::from_value::<Config>(value).map_err(|e| {
+            let msg = e.to_string();
             let hint = unknown_field_hint(&msg).unwrap_or_default();
-            Error::config(format!("{msg}{hint}"))
+            let line = unknown_field_line(&msg, text)
+                .map(|l| format!(" at line {l}"))
+                .unwrap_or_default();
+            Error::config(format!("{msg}{line}{hint}"))
         })
     }
 
@@ -572,6 +580,17 @@ fn validate_dns_name(name: &str, what: &str) -> Result<()> {
             "{what} '{name}' is not a valid Kubernetes name (lower-case letters, digits, '-' and '.')"
         )))
     }
+}
+
+/// The line of the first `x:` key, for ``unknown field `x` ``.
+fn unknown_field_line(msg: &str, text: &str) -> Option<usize> {
+    let field = msg.split("unknown field `").nth(1)?.split('`').next()?;
+    text.lines().position(|l| {
+        let l = l.trim_start().trim_start_matches("- ");
+        l.strip_prefix(field)
+            .is_some_and(|rest| rest.trim_start().starts_with(':'))
+    })
+    .map(|i| i + 1)
 }
 
 /// serde reports ``unknown field `x`, expected one of `a`, `b` ``; add the closest candidate.

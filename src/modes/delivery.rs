@@ -405,10 +405,9 @@ fn exec(
 
     // The env file: one line per moved or composed entry, in env order.
     let mut lines = Vec::new();
-    let mut exported: Vec<usize> = job.carried.iter().map(|(i, _, _)| *i).collect();
-    exported.extend(composed);
-    exported.sort_unstable();
-    exported.dedup();
+    let exported: Vec<usize> = (0..env.entries.len())
+        .filter(|i| composed.contains(i) || job.carried.iter().any(|(c, _, _)| c == i))
+        .collect();
     let mut used_runtime: BTreeSet<String> = BTreeSet::new();
     for &i in &exported {
         let (name, def) = &env.entries[i];

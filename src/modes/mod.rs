@@ -270,7 +270,15 @@ impl Rewrite<'_> {
         }
         // Annotations follow the configured order, not the env order.
         fields.sort_by_key(|f| self.selection.order(f));
-        files.sort_by_key(|f| (self.selection.order(&f.file), f.file.clone()));
+        // Files of fields in the fields' order, then composed and exec files as found.
+        let mut ordered: Vec<InjectorFile> = Vec::with_capacity(files.len());
+        for field in &fields {
+            if let Some(i) = files.iter().position(|f| f.file == *field) {
+                ordered.push(files.remove(i));
+            }
+        }
+        ordered.append(&mut files);
+        let files = ordered;
         self.found.carried.extend(fields.iter().cloned());
         let before = pod.pointer("/metadata/annotations").cloned();
         let pod_files = PodFiles {
@@ -311,16 +319,9 @@ impl Rewrite<'_> {
     ) -> Vec<(usize, String, bool)> {
         let carriers = self.carriers(c, context, at, report);
         let added = self.env_from_entries(c, at, report);
+        // In env order: the added entries go to the head, the carriers keep their order.
         let mut carried: Vec<(usize, String, bool)> = Vec::new();
         let env_len = c.get("env").and_then(Value::as_array).map_or(0, Vec::len);
-        for carrier in &carriers {
-            self.rewrite_entry(c, carrier, context, at, report);
-            carried.push((
-                carrier.entry + added.len(),
-                carrier.field.clone(),
-                carrier.because != Because::Wired,
-            ));
-        }
         debug_assert!(carriers.iter().all(|x| x.entry < env_len));
         if !added.is_empty() {
             self.changed = true;
@@ -348,7 +349,11 @@ impl Rewrite<'_> {
                 list.splice(0..0, entries);
             }
         }
-        carried.sort();
+        for carrier in &carriers {
+            let entry = carrier.entry + added.len();
+            self.rewrite_entry(c, entry, carrier, context, at, report);
+            carried.push((entry, carrier.field.clone(), carrier.because != Because::Wired));
+        }
         carried
     }
 
@@ -485,12 +490,13 @@ impl Rewrite<'_> {
     fn rewrite_entry(
         &mut self,
         c: &mut Value,
+        index: usize,
         carrier: &Carrier,
         context: &str,
         at: &Place,
         report: &mut Report,
     ) {
-        let entry = &mut c["env"][carrier.entry];
+        let entry = &mut c["env"][index];
         let env_name = entry["name"].as_str().unwrap_or("").to_string();
         let new_entry = self.wiring.entry(context, &env_name, &carrier.field);
         if *entry == new_entry {
