@@ -381,7 +381,8 @@ def _problems_for_container(r, style, w, group, ic, oc, printer):
         return problems + [f"{where}: the script names {sourced} injector files, not one"], view
     p = subprocess.run(["/bin/sh", "-c", local, printer, *argv[4:]], env=wenv, capture_output=True, text=True, timeout=30)
     if p.returncode != 0:
-        return problems + [f"{where}: the wrapped command failed (exit {p.returncode}); sh said: {p.stderr[-500:]!r}"], view
+        # sh's message is not shown: it may quote part of a secret
+        return problems + [f"{where}: the wrapped command failed (exit {p.returncode})"], view
     seen = json.loads(p.stdout)
     env = {k: v for k, v in seen["env"].items() if k != "PWD" or "PWD" in view.env}  # dash exports PWD
     problems += [f"{where}: the program sees env {n} {'unset' if n not in env else 'with another value'}"
