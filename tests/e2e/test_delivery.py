@@ -14,13 +14,12 @@ Kubernetes' rules) makes of the ORIGINAL container when the moved keys hold the 
         (replaced by a printer) sees the original environment and argv
 
 plus the order of the injector's init container (vault-k8s decides it) and no sidecar in pods
-that run to completion. Messages name pods, containers, variables and files, never values."""
+that run to completion. Two small streams of this file (edge-literal, edge-runtime) add what the
+charts do not show. Messages name pods, containers, variables and files, never values."""
 
 import copy
 import json
-import os
 import posixpath
-import re
 import subprocess
 import sys
 
