@@ -585,12 +585,13 @@ fn validate_dns_name(name: &str, what: &str) -> Result<()> {
 /// The line of the first `x:` key, for ``unknown field `x` ``.
 fn unknown_field_line(msg: &str, text: &str) -> Option<usize> {
     let field = msg.split("unknown field `").nth(1)?.split('`').next()?;
-    text.lines().position(|l| {
-        let l = l.trim_start().trim_start_matches("- ");
-        l.strip_prefix(field)
-            .is_some_and(|rest| rest.trim_start().starts_with(':'))
-    })
-    .map(|i| i + 1)
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start().trim_start_matches("- ");
+            l.strip_prefix(field)
+                .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        })
+        .map(|i| i + 1)
 }
 
 /// serde reports ``unknown field `x`, expected one of `a`, `b` ``; add the closest candidate.

@@ -37,6 +37,8 @@ pub enum Def {
     Value(Vec<Part>),
     /// `valueFrom` not moved, or an `envFrom` variable.
     Runtime(String),
+    /// An optional keyRef: the kubelet leaves the variable unset when the key is missing.
+    Uncertain(String),
 }
 
 impl Def {
@@ -45,6 +47,7 @@ impl Def {
             Def::Moved(field) => vec![Part::Vault(field.clone())],
             Def::Value(parts) => parts.clone(),
             Def::Runtime(from) => vec![Part::Runtime(name.to_string(), from.clone())],
+            Def::Uncertain(why) => vec![Part::Maybe(name.to_string(), why.clone())],
         }
     }
 }
@@ -104,6 +107,11 @@ impl Env {
                 .to_string();
             let def = if let Some(field) = carried(i) {
                 Def::Moved(field)
+            } else if optional_key_ref(e) {
+                Def::Uncertain(format!(
+                    "{} is optional: the kubelet leaves the variable unset when the key is missing",
+                    EnvSource::of(e).describe()
+                ))
             } else if e.get("valueFrom").is_some() {
                 Def::Runtime(EnvSource::of(e).describe())
             } else {
@@ -176,6 +184,15 @@ impl Env {
     }
 }
 
+fn optional_key_ref(e: &Value) -> bool {
+    [
+        "/valueFrom/secretKeyRef/optional",
+        "/valueFrom/configMapKeyRef/optional",
+    ]
+    .iter()
+    .any(|p| e.pointer(p) == Some(&Value::Bool(true)))
+}
+
 /// `<SVC>_SERVICE_HOST`, `<SVC>_SERVICE_PORT[_<PORT>]`, `<SVC>_PORT[_...]`: the names the kubelet
 /// defines for every Service of the namespace.
 fn is_service_link(name: &str) -> bool {
@@ -232,6 +249,18 @@ mod tests {
         assert_eq!(
             env.expand_argument("--early=$(EARLY)"),
             vec![text("--early=$(PASSWORD)")]
+        );
+    }
+
+    #[test]
+    fn an_optional_key_ref_may_leave_its_variable_unset() {
+        let c = json!({"env": [
+            {"name": "OPT", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k", "optional": true}}},
+            {"name": "A", "value": "$(OPT)"},
+        ]});
+        let env = Env::read(&c, Vec::new(), false, |_| None);
+        assert!(
+            matches!(&env.entries[1].1, Def::Value(p) if matches!(&p[0], Part::Maybe(n, _) if n == "OPT"))
         );
     }
 

@@ -173,7 +173,7 @@ fn def_parts(d: &Def) -> Vec<Part> {
     match d {
         Def::Moved(f) => vec![Part::Vault(f.clone())],
         Def::Value(p) => p.clone(),
-        Def::Runtime(_) => Vec::new(),
+        Def::Runtime(_) | Def::Uncertain(_) => Vec::new(),
     }
 }
 
@@ -246,6 +246,7 @@ fn files_of(
             report,
             job.at,
             name,
+            &fields_read(def),
             "composed $(VAR) value",
             before,
             &format!("file {}/{file} (composed)", job.dir),
@@ -271,6 +272,7 @@ fn files_of(
             report,
             job.at,
             &env.entries[i].0,
+            &fields_read(&env.entries[i].1),
             "file delivery",
             "env name",
             &format!("renamed {new_name}"),
@@ -480,7 +482,10 @@ fn exec(
         format!(". '{path}' && exec {}", words.join(" "))
     };
     // Replace the entries the file now exports (highest index first).
-    let removed: Vec<String> = exported.iter().map(|&i| env.entries[i].0.clone()).collect();
+    let removed: Vec<(String, String)> = exported
+        .iter()
+        .map(|&i| (env.entries[i].0.clone(), fields_read(&env.entries[i].1)))
+        .collect();
     if let Some(list) = c.get_mut("env").and_then(Value::as_array_mut) {
         for &i in exported.iter().rev() {
             list.remove(i);
@@ -494,11 +499,12 @@ fn exec(
             .expect("containers are objects")
             .remove("env");
     }
-    for name in &removed {
+    for (name, fields) in &removed {
         record(
             report,
             job.at,
             name,
+            fields,
             "exec delivery",
             "env entry",
             &format!("export in {path}"),
@@ -586,7 +592,28 @@ fn scalar(v: &Value) -> String {
     }
 }
 
-fn record(report: &mut Report, at: &Place, env: &str, because: &str, before: &str, after: &str) {
+/// The fields a moved or composed entry reads, for `--explain` and the report.
+fn fields_read(def: &Def) -> String {
+    let mut fields: Vec<String> = Vec::new();
+    for p in def_parts(def) {
+        if let Part::Vault(f) = p {
+            if !fields.contains(&f) {
+                fields.push(f);
+            }
+        }
+    }
+    fields.join(", ")
+}
+
+fn record(
+    report: &mut Report,
+    at: &Place,
+    env: &str,
+    fields: &str,
+    because: &str,
+    before: &str,
+    after: &str,
+) {
     if report.brief {
         return;
     }
@@ -594,7 +621,7 @@ fn record(report: &mut Report, at: &Place, env: &str, because: &str, before: &st
         at: at.object(),
         container: at.container.clone().unwrap_or_default(),
         env: env.to_string(),
-        key: String::new(),
+        key: fields.to_string(),
         because: because.to_string(),
         before: before.to_string(),
         after: after.to_string(),

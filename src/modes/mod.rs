@@ -352,7 +352,11 @@ impl Rewrite<'_> {
         for carrier in &carriers {
             let entry = carrier.entry + added.len();
             self.rewrite_entry(c, entry, carrier, context, at, report);
-            carried.push((entry, carrier.field.clone(), carrier.because != Because::Wired));
+            carried.push((
+                entry,
+                carrier.field.clone(),
+                carrier.because != Because::Wired,
+            ));
         }
         carried
     }
