@@ -473,3 +473,32 @@ spec:
     assert_eq!(hits[0].0, Some("URL"));
     assert!(hits.iter().all(|(_, m)| m.contains("$(PASSWORD)")));
 }
+
+#[test]
+fn kv_version_1_reads_the_data_itself_in_every_style() {
+    let input = format!(
+        "{SECRET}{}",
+        deployment(ENV, "        command: [serve]\n", false)
+    );
+    for d in [Delivery::Path, Delivery::File, Delivery::Exec] {
+        let mut c = config(Mode::Mount, Some(d));
+        c.vault.secret_path = Some("secret/app".into());
+        c.vault.kv_version = Some(1);
+        let p = pod(&run(&input, &c).unwrap().stream);
+        let templates: Vec<&str> = p["metadata"]["annotations"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k.contains("agent-inject-template-"))
+            .filter_map(|(_, v)| v.as_str())
+            .collect();
+        assert!(!templates.is_empty(), "{d}");
+        for t in templates {
+            assert!(
+                t.contains("secret \"secret/app\"") && t.contains(".Data.password"),
+                "{d}: {t}"
+            );
+            assert!(!t.contains(".Data.data."), "{d}: {t}");
+        }
+    }
+}
