@@ -115,11 +115,7 @@ impl Env {
             } else if e.get("valueFrom").is_some() {
                 Def::Runtime(EnvSource::of(e).describe())
             } else {
-                let text = match e.get("value") {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(Value::Null) | None => String::new(),
-                    Some(other) => other.to_string(),
-                };
+                let text = e.get("value").map(super::scalar_text).unwrap_or_default();
                 Def::Value(env.expand(&text, &defined))
             };
             *env.definitions.entry(name.clone()).or_default() += 1;

@@ -18,6 +18,7 @@ use crate::config::{ContainerStyle, Delivery};
 use crate::error::{Error, ErrorKind, Place, Result};
 use crate::expansion;
 use crate::modes::compose::{reads_vault, Def, Env, EnvFromKeys, Part};
+use crate::modes::scalar_text;
 use crate::report::{EnvChange, Report};
 use crate::vault::VaultPath;
 
@@ -400,10 +401,10 @@ fn exec(
                 ));
             }
         }
-        argv.extend(command.iter().map(|v| scalar(v)));
+        argv.extend(command.iter().map(|v| scalar_text(v)));
     }
     let arg_offset = argv.len();
-    argv.extend(crate::workload::items(c, "/args").map(scalar));
+    argv.extend(crate::workload::items(c, "/args").map(scalar_text));
 
     // The env file: one line per moved or composed entry, in env order.
     let mut lines = Vec::new();
@@ -582,14 +583,6 @@ fn shell_word(
         out.push_str("''");
     }
     Ok(out)
-}
-
-fn scalar(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
 }
 
 /// The fields a moved or composed entry reads, for `--explain` and the report.

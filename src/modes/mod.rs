@@ -558,7 +558,7 @@ impl Rewrite<'_> {
 }
 
 /// A literal's text as Kubernetes would read it (a number or a bool the chart left unquoted).
-fn scalar_text(v: &Value) -> String {
+pub(crate) fn scalar_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
