@@ -514,15 +514,11 @@ fn exec(
     let obj = c.as_object_mut().expect("containers are objects");
     obj.insert("command".into(), json!(["/bin/sh", "-c", script]));
     obj.insert("args".into(), json!(argv));
-    let api_path = exported
+    let read: Vec<Part> = exported
         .iter()
-        .find_map(|&i| {
-            def_parts(&env.entries[i].1).iter().find_map(|p| match p {
-                Part::Vault(f) => Some(paths[f].api_path.clone()),
-                _ => None,
-            })
-        })
-        .unwrap_or_default();
+        .flat_map(|&i| def_parts(&env.entries[i].1))
+        .collect();
+    let api_path = first_path(&read, paths);
     job.taken.insert(file.clone(), template.clone());
     Ok(vec![InjectorFile {
         file,
