@@ -1,15 +1,16 @@
-"""Paths, `helm plugin install` as Helm does it, and real Helm 4 (helm-python-sdk) calls.
+"""Real Helm CLIs in a sandbox of their own, and what the tests read back from them.
 
-Helm's Go runtime inside libhelm_c reads the environment once, when the library loads: HELM_PLUGINS
-(and XDG_STATE_HOME, which the post-renderer's last-error file uses) must be set before the test
-process starts. ``session.py`` prepares them and starts pytest; conftest refuses to run without.
+Each ``Helm`` has its own HELM_DATA_HOME, HELM_PLUGINS (= DATA/plugins: `helm plugin install` writes
+under HELM_DATA_HOME whatever HELM_PLUGINS says, so the two must agree), HELM_CONFIG_HOME,
+HELM_CACHE_HOME and XDG_STATE_HOME under a temp dir, and a PATH the test chooses. The binaries come
+from tests/tools/helm.sh (run.sh passes them in VAULTWIRE_HELM3 and VAULTWIRE_HELM4).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -20,94 +21,113 @@ CHART = REPO / "examples" / "chart"
 EXAMPLES = REPO / "examples"
 PLUGIN_SRC = REPO / "helm-plugin"
 BIN = REPO / "target" / "release" / "vaultwire"
+DIST = REPO / "target" / "dist"
 SHARED = REPO.parent / "shared"
 POSTRENDERER = "vaultwire-post-renderer"  # the postrenderer/v1 plugin's name
 RELEASE, NAMESPACE = "portkey", "portkeyai"
-MARK = "VAULTWIRE_HELM_TEST_ROOT"
+SYSTEM_PATH = "/usr/bin:/bin"  # neither vaultwire nor cargo
+VAULT = "vault.hashicorp.com/"
 
 
-def expand(text: str, env: dict[str, str]) -> str:
-    """Helm's os.Expand over $VAR and ${VAR}."""
-    import re
-
-    return re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: env.get(m.group(1) or m.group(2), ""), text)
+def config(mode: str) -> str:
+    return str(EXAMPLES / f"vaultwire-{mode}.yaml")
 
 
-def hook_commands(plugin_dir: Path, event: str, env: dict[str, str]) -> list[list[str]]:
-    """The commands Helm runs for a plugin hook, read from plugin.yaml the way Helm reads them:
-    apiVersion v1 -> runtimeConfig.platformHooks (command expanded, args as given);
-    legacy -> hooks.<event> run through `sh -c`."""
-    meta = yaml.safe_load((plugin_dir / "plugin.yaml").read_text())
-    if meta.get("apiVersion") == "v1":
-        hooks = (meta.get("runtimeConfig") or {}).get("platformHooks") or {}
-        return [[expand(h["command"], env), *h.get("args", [])] for h in hooks.get(event, [])]
-    hook = (meta.get("hooks") or {}).get(event)
-    return [["sh", "-c", hook]] if hook else []
+def renderer_args(*args: str) -> list[str]:
+    """vaultwire's args as Helm's --post-renderer-args, in the `=` form (they start with -)."""
+    return [f"--post-renderer-args={a}" for a in args]
 
 
-def helm_plugin_install(src: Path, plugins: Path, env: dict[str, str], *, copy: bool = False):
-    """`helm plugin install <dir>`: Helm 3 and 4 symlink a local directory into HELM_PLUGINS as
-    <basename> (a tarball or git source is copied: ``copy=True``), then run the install hook with
-    HELM_PLUGIN_DIR and HELM_PLUGIN_NAME set. Returns the hook's CompletedProcess (or None)."""
-    import shutil
+@dataclass
+class Helm:
+    binary: Path
+    home: Path
+    path: str = f"{BIN.parent}:{SYSTEM_PATH}"
+    extra_env: dict[str, str] = field(default_factory=dict)
 
-    dest = plugins / src.name
-    if copy:
-        shutil.copytree(src, dest, symlinks=True, ignore=shutil.ignore_patterns("bin"))
-    else:
-        dest.symlink_to(src.resolve(), target_is_directory=True)
-    name = yaml.safe_load((dest / "plugin.yaml").read_text())["name"]
-    hook_env = dict(env, HELM_PLUGIN_DIR=str(dest), HELM_PLUGIN_NAME=name, HELM_PLUGINS=str(plugins))
-    result = None
-    for cmd in hook_commands(dest, "install", hook_env):
-        result = subprocess.run(cmd, env=hook_env, capture_output=True, text=True, timeout=600)
-        if result.returncode != 0:
-            break
-    return result
+    @property
+    def major(self) -> int:
+        return 3 if "helm-v3." in str(self.binary) else 4
+
+    @property
+    def plugins(self) -> Path:
+        return self.home / "data" / "plugins"
+
+    @property
+    def state(self) -> Path:
+        return self.home / "state"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        e = {
+            "HOME": str(self.home),
+            "PATH": self.path,
+            "HELM_DATA_HOME": str(self.home / "data"),
+            "HELM_PLUGINS": str(self.plugins),
+            "HELM_CONFIG_HOME": str(self.home / "config"),
+            "HELM_CACHE_HOME": str(self.home / "cache"),
+            "XDG_STATE_HOME": str(self.state),
+            "TMPDIR": str(self.home / "tmp"),
+            "HELM_DRIVER": "memory",  # storage: nothing reaches a cluster
+        }
+        (self.home / "tmp").mkdir(parents=True, exist_ok=True)
+        e.update(self.extra_env)
+        e.update(extra)
+        return e
+
+    def run(self, *args: str, stdin: str | None = None, timeout: int = 300, **env: str):
+        return subprocess.run([str(self.binary), *args], input=stdin, capture_output=True, text=True,
+                              env=self.env(**env), timeout=timeout, cwd=REPO)
+
+    def ok(self, *args: str, **kw) -> str:
+        done = self.run(*args, **kw)
+        assert done.returncode == 0, f"helm {' '.join(args)} exited {done.returncode}:\n{done.stderr}"
+        return done.stdout
+
+    def install_plugin(self, source: Path | str, *flags: str):
+        return self.run("plugin", "install", str(source), *flags)
 
 
-def helm4_install(args: list[str], *, chart: Path = CHART, api: str | None = None,
-                  post_renderer: str | None = POSTRENDERER, values: dict | None = None) -> dict:
-    """`helm install portkey <chart> -n portkeyai --post-renderer <plugin> --post-renderer-args=...`
-    through Helm 4's own library. Without ``api`` it is a client dry-run (``release["manifest"]``);
-    with ``api`` (a FakeKubeAPI URL) it really installs, hooks disabled, into memory storage, and the
-    stored release's hooks come back as ``release["hooks"]`` (the SDK returns hooks only there)."""
-    import helm_python as helm
-    from helm_python import _native
-
-    opts: dict = {"namespace": NAMESPACE, "dry_run": "none" if api else "client"}
-    if api:
-        opts.update(disable_hooks=True, disable_openapi_validation=True)
-    if post_renderer:
-        opts.update(post_renderer=post_renderer, post_renderer_args=args)
-    cfg_opts: dict = {"namespace": NAMESPACE, "storage_driver": "memory"}
-    if api:
-        cfg_opts.update(kube_apiserver=api, kubeconfig_content="apiVersion: v1\nkind: Config\n")
-    with helm.Config(**cfg_opts) as cfg, helm.Chart.load(chart) as loaded:
-        payload = _native.call_string(
-            "helm_install", cfg._raw(), _native.HANDLE(0), loaded._raw(), None, RELEASE,
-            None if values is None else json.dumps(values), json.dumps(opts),
-        )
-        release = json.loads(payload)
-        if api:
-            release["hooks"] = cfg.get_all(RELEASE).get("hooks", [])
-    return release
-
-
-def sections(manifest: str) -> list[tuple[str, dict]]:
-    """Helm's stored manifest as (source file, document) pairs, in order."""
+def documents(stream: str) -> list[tuple[str, dict]]:
+    """(template file, document) for every document of a `helm template` or dry-run output, hooks
+    included; the file is the `# Source:` comment Helm writes before each."""
     out = []
-    for chunk in manifest.split("\n---\n"):
+    for chunk in stream.split("\n---\n"):
         chunk = chunk.strip().removeprefix("---").strip()
-        if not chunk:
+        if not chunk.startswith("# Source: "):
             continue
         first, _, body = chunk.partition("\n")
-        assert first.startswith("# Source: "), chunk[:200]
-        out.append((first.removeprefix("# Source: "), yaml.safe_load(body)))
+        doc = yaml.safe_load(body)
+        if doc:
+            out.append((first.removeprefix("# Source: "), doc))
     return out
 
 
-def in_session() -> bool:
-    return os.environ.get(MARK) is not None and os.environ.get("HELM_PLUGINS", "").startswith(
-        os.environ.get(MARK, "\0")
-    )
+def by_id(stream: str) -> dict[tuple[str, str], dict]:
+    return {(d["kind"], d["metadata"]["name"]): d for _, d in documents(stream)}
+
+
+def dry_run_sections(stdout: str) -> tuple[str, str]:
+    """`helm install --dry-run` prints HOOKS: then MANIFEST:; returns (hooks, manifest)."""
+    assert "MANIFEST:" in stdout, stdout[:2000]
+    head, _, manifest = stdout.partition("MANIFEST:")
+    hooks = head.partition("HOOKS:")[2]
+    return hooks, manifest
+
+
+def env_of(doc: dict) -> dict[str, object]:
+    spec = doc["spec"]["template"]["spec"]
+    return {e["name"]: e.get("value", e.get("valueFrom")) for c in spec["containers"] for e in c.get("env", [])}
+
+
+def pod_annotations(doc: dict) -> dict[str, str]:
+    return doc["spec"]["template"]["metadata"].get("annotations") or {}
+
+
+def mode_mark(mode: str, doc: dict) -> bool:
+    """Whether a pod template shows vaultwire's rewrite for the example configs."""
+    env = env_of(doc)
+    if mode == "mount":
+        return any(isinstance(v, str) and v.startswith("/vault/secrets/") for v in env.values()) and \
+            pod_annotations(doc).get(VAULT + "agent-inject") == "true"
+    synced = [v for v in env.values() if isinstance(v, dict) and v.get("secretKeyRef", {}).get("name") == "portkey-gateway-env"]
+    return bool(synced)

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# The Helm integration tests: vaultwire's plugins through real Helm 4 (the helm-python-sdk wheel
-# bundles Helm 4's Go SDK; there is no helm binary here). Needs target/release/vaultwire.
+# The Helm tests: vaultwire's binary and plugins under real Helm CLIs, v3.22 and v4.3, each built once
+# with Go into ~/.cache/vaultwire (tests/tools/helm.sh), and one test through Helm 4's Go SDK (the PyPI
+# wheel helm-python-sdk) for what the CLI cannot show: the hooks of a stored release.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root"
 python3 -c 'import helm_python, pytest, yaml' 2>/dev/null ||
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 'helm-python-sdk==0.2.2' pytest pyyaml
-cd "$here/../.."
-[ -x target/release/vaultwire ] || cargo build --release
-exec python3 "$here/session.py" -p no:cacheprovider "$here" "$@"
+VAULTWIRE_HELM3=$(bash tests/tools/helm.sh v3.22.0)
+VAULTWIRE_HELM4=$(bash tests/tools/helm.sh v4.3.1)
+export VAULTWIRE_HELM3 VAULTWIRE_HELM4
+[ -x target/release/vaultwire ] || cargo build --locked --release
+exec python3 -m pytest -p no:cacheprovider "$here" "$@"

@@ -16,19 +16,24 @@ usage() {
   exit 2
 }
 
+# The binary, checked to run: a Helm 3 given an empty or broken --post-renderer would deploy without
+# vaultwire, so every way of not finding one stops here, in this shell (never in a $(...)).
 find_vaultwire() {
-  for c in "${VAULTWIRE_BIN:-}" "${HELM_PLUGIN_DIR:-$(dirname "$0")}/bin/vaultwire"; do
-    if [ -n "$c" ] && [ -x "$c" ]; then echo "$c"; return 0; fi
+  VAULTWIRE=
+  for c in "${VAULTWIRE_BIN:-}" "${HELM_PLUGIN_DIR:-$(dirname "$0")/..}/bin/vaultwire" "$(command -v vaultwire 2>/dev/null)"; do
+    if [ -n "$c" ] && [ -f "$c" ] && [ -x "$c" ]; then VAULTWIRE=$c; break; fi
   done
-  command -v vaultwire || die "no vaultwire binary: run $(dirname "$0")/install.sh or put vaultwire on PATH"
+  [ -n "$VAULTWIRE" ] || die "no vaultwire binary: run 'helm plugin update vaultwire' (the install hook) or put vaultwire on PATH"
+  "$VAULTWIRE" --version >/dev/null 2>&1 || die "$VAULTWIRE does not run ('$VAULTWIRE --version' failed): run 'helm plugin update vaultwire'"
 }
 
 # 3 or 4, from `helm version`; anything else is refused (Helm 3 before 3.10 has no --post-renderer-args).
 helm_major() {
   v=$("$HELM" version --template '{{.Version}}' 2>/dev/null) || die "cannot run '$HELM version' (set HELM_BIN)"
+  minor=$(echo "$v" | sed -n 's/^v3\.\([0-9][0-9]*\).*/\1/p')
   case "$v" in
-    v3.[0-9].*) die "Helm $v is too old: --post-renderer-args needs Helm 3.10 or later" ;;
-    v3.*) echo 3 ;;
+    v3.*) [ -n "$minor" ] && [ "$minor" -ge 10 ] || die "Helm $v is too old: --post-renderer-args needs Helm 3.10 or later"
+      echo 3 ;;
     v4.*) echo 4 ;;
     *) die "unsupported Helm version '$v': vaultwire supports Helm 3.10+ and Helm 4" ;;
   esac
@@ -37,14 +42,14 @@ helm_major() {
 # Helm 4 resolves --post-renderer by plugin name: say so before Helm's own vaguer "not found".
 require_postrenderer_plugin() {
   grep -qs "^name: $POSTRENDERER_PLUGIN\$" "${HELM_PLUGINS:-/nonexistent}"/*/plugin.yaml ||
-    die "Helm 4 needs the $POSTRENDERER_PLUGIN plugin: helm plugin install <vaultwire checkout>/helm-plugin/postrenderer"
+    die "Helm 4 needs the $POSTRENDERER_PLUGIN plugin: helm plugin install vaultwire-post-renderer-<version>.tgz (or <vaultwire checkout>/helm-plugin/postrenderer)"
 }
 
 # template|install|upgrade: helm args before `--` are kept, the post-renderer flag is added, and each
 # vaultwire arg after `--` becomes one --post-renderer-args=ARG (the `=` form, since they start with -).
 run_helm_with_postrenderer() {
   sub=$1; shift
-  major=$(helm_major)
+  major=$(helm_major) || exit 2
   past=0
   for a; do # the list is expanded once, so rebuilding "$@" inside the loop is safe (no arrays in sh)
     shift
@@ -53,24 +58,25 @@ run_helm_with_postrenderer() {
     else set -- "$@" "$a"; fi
   done
   if [ "$major" = 3 ]; then
-    set -- "$@" --post-renderer "$(find_vaultwire)"
+    find_vaultwire
+    set -- "$@" --post-renderer "$VAULTWIRE"
   else
     require_postrenderer_plugin
     set -- "$@" --post-renderer "$POSTRENDERER_PLUGIN"
   fi
-  # Helm 4 hides the plugin's stderr: the post-renderer writes it to this file of ours, and we show
-  # it (and ask the post-renderer not to print it on the terminal as well).
-  VAULTWIRE_LAST_ERROR=$(mktemp "${TMPDIR:-/tmp}/vaultwire-last-error.XXXXXX")
+  # Helm 4 hides the plugin's stderr: the post-renderer writes it into a private directory of this
+  # run (mktemp -d: mode 0700, a fresh name), and we show it (and ask the post-renderer not to
+  # print it on the terminal as well).
+  VAULTWIRE_LAST_ERROR_DIR=$(mktemp -d "${TMPDIR:-/tmp}/vaultwire.XXXXXX") || die "cannot create a private temporary directory"
+  trap 'rm -rf "$VAULTWIRE_LAST_ERROR_DIR"' EXIT
   VAULTWIRE_NO_TTY=1
-  export VAULTWIRE_LAST_ERROR VAULTWIRE_NO_TTY
-  rm -f "$VAULTWIRE_LAST_ERROR"
+  export VAULTWIRE_LAST_ERROR_DIR VAULTWIRE_NO_TTY
   rc=0
   "$HELM" "$sub" "$@" || rc=$?
-  if [ "$rc" -ne 0 ] && [ -s "$VAULTWIRE_LAST_ERROR" ]; then
+  if [ "$rc" -ne 0 ] && [ -s "$VAULTWIRE_LAST_ERROR_DIR/last-error" ]; then
     echo "helm vaultwire: the post-renderer failed; vaultwire said:" >&2
-    cat "$VAULTWIRE_LAST_ERROR" >&2
+    cat "$VAULTWIRE_LAST_ERROR_DIR/last-error" >&2
   fi
-  rm -f "$VAULTWIRE_LAST_ERROR"
   return "$rc"
 }
 
@@ -90,8 +96,9 @@ render_or_read() {
 # emit, and every warning is an error).
 run_on_stream() {
   what=$1; shift
-  bin=$(find_vaultwire)
-  stream=$(mktemp "${TMPDIR:-/tmp}/vaultwire-stream.XXXXXX")
+  find_vaultwire
+  bin=$VAULTWIRE
+  stream=$(mktemp "${TMPDIR:-/tmp}/vaultwire-stream.XXXXXX") || die "cannot create a temporary file"
   trap 'rm -f "$stream"' EXIT
   render_or_read "$stream" "$@" || exit 1
   while [ "$#" -gt 0 ] && [ "$1" != -- ]; do shift; done
