@@ -115,6 +115,19 @@ pub fn wire<'a>(input: &'a str, config: &Config, options: Options) -> Result<Wir
         brief: !options.detail,
         ..Report::default()
     };
+    // A chart that renders nothing reaches a post-renderer as an empty stream (Helm 3 runs it
+    // anyway). There is nothing to wire and nothing to refuse: the stream goes out as it came.
+    if docs.iter().all(|d| d.chunk.is_blank()) {
+        report
+            .notes
+            .push("the stream has no documents: nothing to wire".to_string());
+        let parts = docs.iter().map(|d| Emit::Original(d.chunk)).collect();
+        return Ok(Wired {
+            bom: stream.bom,
+            parts,
+            report,
+        });
+    }
     let targets = &config.targets;
     let synced = match mode {
         Mode::Partial | Mode::Full => Some(ObjectRef::secret(

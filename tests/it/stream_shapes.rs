@@ -459,3 +459,35 @@ fn numbers_keep_their_type_and_text_in_a_rewritten_document() {
         "a legacy octal reads as Kubernetes reads it"
     );
 }
+
+/// What Helm sends for a chart that renders nothing (Helm 3 runs the post-renderer anyway): every
+/// mode gives the stream back as it came, exit 0, with a note; full mode does not ask for keys and
+/// partial mode adds no operator resource to an empty release.
+#[test]
+fn a_stream_without_documents_goes_out_as_it_came_in_every_mode() {
+    let eso = [
+        "--eso",
+        "--vault-path",
+        "kv/data/app",
+        "--role",
+        "app",
+        "--vault-addr",
+        "https://vault.example:8200",
+    ];
+    for stream in ["", "\n", "# Source: nothing\n---\n", "---\n...\n"] {
+        for args in [
+            vec!["-m", "full", "--secret", "synced"],
+            vec!["-m", "mount", "--role", "app", "--vault-path", "kv/data/app", "-k", "K"],
+            [vec!["-m", "partial", "--secret", "synced", "-k", "K"], eso.to_vec()].concat(),
+        ] {
+            let r = support::run_vaultwire(&args, stream);
+            assert_eq!(r.code, Some(0), "{args:?} on {stream:?}: {}", r.stderr);
+            assert_eq!(r.stdout, stream, "{args:?}");
+            assert!(
+                r.stderr.contains("the stream has no documents: nothing to wire"),
+                "{}",
+                r.stderr
+            );
+        }
+    }
+}
