@@ -84,6 +84,9 @@ pub struct Config {
     pub operators: Operators,
     /// Keep the chart's plaintext Secret/ConfigMap keys even when nothing reads them any more.
     pub keep_plaintext: bool,
+    /// Prune a Helm 3 stream that holds no hook: say that no hook of the chart reads the moved keys.
+    /// Helm 3 gives a post-renderer no hooks, so by default their Secrets stay as rendered.
+    pub prune_without_hooks: bool,
     /// Overwrite existing annotations that disagree instead of failing.
     pub force: bool,
     /// Turn warnings into an error.

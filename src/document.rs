@@ -48,6 +48,24 @@ impl<'a> Document<'a> {
             .collect()
     }
 
+    /// A Helm hook: `metadata.annotations["helm.sh/hook"]` is set. The text is looked at first, so
+    /// only a document that names the annotation is parsed (when it was not already).
+    pub fn is_helm_hook(&self) -> bool {
+        const HOOK: &str = "helm.sh/hook";
+        if !self.chunk.body.contains(HOOK) {
+            return false;
+        }
+        let has = |v: &Value| {
+            v.pointer("/metadata/annotations")
+                .and_then(|a| a.get(HOOK))
+                .is_some()
+        };
+        match &self.value {
+            Some(v) => has(v),
+            None => crate::yaml::parse(self.chunk.body).is_ok_and(|v| has(&v)),
+        }
+    }
+
     /// The document is done: its new text (when it changed) is kept, its parsed value let go,
     /// unless `patches` asks for the detail: its patch and both texts, in [`Document::patch`]
     /// and [`Document::change`]. Only a touched document is compared with its original.

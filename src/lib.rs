@@ -211,7 +211,9 @@ pub fn wire<'a>(input: &'a str, config: &Config, options: Options) -> Result<Wir
             .collect(),
     );
     scan::pod_references(&docs, targets, &mut refs);
-    if !config.keep_plaintext {
+    let keep_plaintext =
+        config.keep_plaintext || hooks_unseen(&docs, config, &rewritten.moved, &mut report);
+    if !keep_plaintext {
         let before = report.removed_keys.len();
         prune::plaintext(&mut docs, &rewritten.moved, &refs, &mut report);
         let touched: HashSet<usize> = report.removed_keys[before..]
@@ -249,7 +251,7 @@ pub fn wire<'a>(input: &'a str, config: &Config, options: Options) -> Result<Wir
             )
         })
         .collect();
-    if config.keep_plaintext {
+    if keep_plaintext {
         own.extend(rewritten.moved.iter().cloned());
     }
     // Inferred keys are every configuration value: only those named like secrets are
@@ -412,4 +414,29 @@ fn emit_for_operators(
     let resources = operators::resources(config, &synced, &rewritten.wired)?;
     let flavor = operators::flavor(docs);
     operators::place(docs, resources, flavor, config.force, report)
+}
+
+/// Helm 3 pipes only the non-hook manifests to a post-renderer, so a hook may still read a key
+/// vaultwire moved: removing it would fail the hook at install. A Helm 3 stream (`# Source:`
+/// comments) with no hook in it may be such a stream; its plaintext stays, and the note says so.
+fn hooks_unseen(
+    docs: &[Document<'_>],
+    config: &Config,
+    moved: &std::collections::BTreeSet<modes::Moved>,
+    report: &mut Report,
+) -> bool {
+    let unseen = !config.prune_without_hooks
+        && !moved.is_empty()
+        && operators::flavor(docs) == operators::Flavor::Helm3
+        && !docs.iter().any(Document::is_helm_hook);
+    if unseen {
+        let mut objects: Vec<String> = moved.iter().map(|(o, _)| o.to_string()).collect();
+        objects.dedup();
+        report.notes.push(format!(
+            "kept the plaintext of {} moved key(s) in {}: this Helm 3 stream holds no hook, and Helm 3 gives a post-renderer none, so a hook may still read them; pass --prune-without-hooks when none does",
+            moved.len(),
+            objects.join(", ")
+        ));
+    }
+    unseen
 }

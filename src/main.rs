@@ -154,6 +154,9 @@ struct WiringArgs {
     /// Keep the chart's plaintext keys and objects even when nothing reads them
     #[arg(long)]
     keep_plaintext: bool,
+    /// Helm 3 hides hooks from post-renderers: prune anyway (no hook reads the moved keys)
+    #[arg(long)]
+    prune_without_hooks: bool,
     /// Overwrite existing annotations that disagree
     #[arg(long)]
     force: bool,
@@ -236,6 +239,7 @@ fn config(cli: &WiringArgs) -> Result<Config, Error> {
         .containers
         .extend(cli.target_containers.iter().cloned());
     c.keep_plaintext |= cli.keep_plaintext;
+    c.prune_without_hooks |= cli.prune_without_hooks;
     c.keys_from_literals |= cli.keys_from_literals;
     c.force |= cli.force;
     c.strict |= cli.strict;

@@ -84,6 +84,9 @@ fn portkey_scenario(fixture: &Fixture, mode: Mode, keys: &[&str]) -> Scenario {
     sc.secret = SECRET.to_string();
     sc.vault_path = VAULT_PATH.to_string();
     sc.role = ROLE.to_string();
+    // The Helm 3 manifests hold no hooks (Helm 3 never shows a post-renderer any), and the
+    // Portkey chart has none: `portkey_chart_has_no_hooks` checks it on the Helm 4 renders.
+    sc.prune_without_hooks = fixture.name.ends_with(".manifest.yaml");
     sc
 }
 
@@ -446,4 +449,60 @@ fn planted_defects(mode: Mode, input: &str, output: &str) -> Vec<(&'static str, 
         ));
     }
     defects
+}
+
+/// Why the Portkey Helm 3 manifests may be pruned: the chart renders no hook (its Helm 4 renders,
+/// which carry every hook, have none).
+#[test]
+fn portkey_chart_has_no_hooks() {
+    let test = "portkey_chart_has_no_hooks";
+    let Some(dir) = shared_dir_or_note(test) else {
+        return;
+    };
+    let helm4: Vec<Fixture> = portkey_fixtures(&dir)
+        .into_iter()
+        .filter(|f| f.name.ends_with(".helm4-stdin.yaml"))
+        .collect();
+    assert!(!helm4.is_empty());
+    for f in helm4 {
+        assert!(!f.text.contains("helm.sh/hook"), "{} has a hook", f.name);
+    }
+}
+
+/// Helm 3 pipes no hooks to a post-renderer: on sentry's Helm 3 manifest, whose hooks (in its Helm
+/// 4 render) read the chart's Secrets, vaultwire keeps every plaintext key and names the objects;
+/// `--prune-without-hooks` prunes. The Helm 4 render, hooks in it, is pruned by default.
+#[test]
+fn helm3_streams_keep_plaintext_that_unseen_hooks_may_read() {
+    let test = "helm3_streams_keep_plaintext_that_unseen_hooks_may_read";
+    let Some(dir) = shared_dir_or_note(test) else {
+        return;
+    };
+    let helm3 = read_text(&dir.join("charts/sentry.manifest.yaml"));
+    let helm4 = read_text(&dir.join("charts/sentry.helm4-stdin.yaml"));
+    assert!(!helm3.contains("helm.sh/hook") && helm4.contains("\"helm.sh/hook\": "));
+    let full = ["-m", "full", "--secret", "synced"];
+    let kept = run_vaultwire(&full, &helm3);
+    assert_eq!(kept.code, Some(0), "{}", kept.stderr);
+    assert!(
+        kept.stderr.contains("this Helm 3 stream holds no hook")
+            && kept.stderr.contains("Secret 'rel1-sentry-"),
+        "{}",
+        kept.stderr
+    );
+    assert_eq!(
+        kept.stdout.matches("kind: Secret").count(),
+        helm3.matches("kind: Secret").count(),
+        "no Secret dropped"
+    );
+    let pruned = run_vaultwire(&[&full[..], &["--prune-without-hooks"]].concat(), &helm3);
+    assert_eq!(pruned.code, Some(0), "{}", pruned.stderr);
+    assert!(!pruned.stderr.contains("holds no hook"));
+    assert!(
+        pruned.stdout.len() < kept.stdout.len(),
+        "pruning removed nothing"
+    );
+    let four = run_vaultwire(&full, &helm4);
+    assert_eq!(four.code, Some(0), "{}", four.stderr);
+    assert!(!four.stderr.contains("holds no hook"), "{}", four.stderr);
 }

@@ -477,14 +477,28 @@ fn a_stream_without_documents_goes_out_as_it_came_in_every_mode() {
     for stream in ["", "\n", "# Source: nothing\n---\n", "---\n...\n"] {
         for args in [
             vec!["-m", "full", "--secret", "synced"],
-            vec!["-m", "mount", "--role", "app", "--vault-path", "kv/data/app", "-k", "K"],
-            [vec!["-m", "partial", "--secret", "synced", "-k", "K"], eso.to_vec()].concat(),
+            vec![
+                "-m",
+                "mount",
+                "--role",
+                "app",
+                "--vault-path",
+                "kv/data/app",
+                "-k",
+                "K",
+            ],
+            [
+                vec!["-m", "partial", "--secret", "synced", "-k", "K"],
+                eso.to_vec(),
+            ]
+            .concat(),
         ] {
             let r = support::run_vaultwire(&args, stream);
             assert_eq!(r.code, Some(0), "{args:?} on {stream:?}: {}", r.stderr);
             assert_eq!(r.stdout, stream, "{args:?}");
             assert!(
-                r.stderr.contains("the stream has no documents: nothing to wire"),
+                r.stderr
+                    .contains("the stream has no documents: nothing to wire"),
                 "{}",
                 r.stderr
             );

@@ -730,6 +730,8 @@ pub struct Scenario {
     /// `--role` (mount).
     pub role: String,
     pub keep_plaintext: bool,
+    /// `--prune-without-hooks`: a Helm 3 stream of a chart known to have no hooks.
+    pub prune_without_hooks: bool,
     pub force: bool,
 }
 
@@ -743,6 +745,7 @@ impl Scenario {
             vault_path: "kv/data/app/config".to_string(),
             role: "app".to_string(),
             keep_plaintext: false,
+            prune_without_hooks: false,
             force: false,
         }
     }
@@ -763,6 +766,9 @@ impl Scenario {
         }
         if self.keep_plaintext {
             args.push("--keep-plaintext".to_string());
+        }
+        if self.prune_without_hooks {
+            args.push("--prune-without-hooks".to_string());
         }
         if self.force {
             args.push("--force".to_string());
