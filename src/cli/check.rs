@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::net::IpAddr;
 
 use serde_json::Value;
 use ureq::http::Uri;
@@ -24,7 +25,13 @@ enum Fetched {
 /// Redirects followed for one read, all within the configured origin.
 const MAX_REDIRECTS: usize = 5;
 
-pub fn run(input: &str, address: Option<&str>, token: Option<&str>) -> Result<(), Error> {
+/// `strict`: plain http to a host that is not loopback is an error rather than a warning.
+pub fn run(
+    input: &str,
+    address: Option<&str>,
+    token: Option<&str>,
+    strict: bool,
+) -> Result<(), Error> {
     let address = address
         .map(str::to_string)
         .or_else(|| std::env::var("VAULT_ADDR").ok())
@@ -48,6 +55,19 @@ pub fn run(input: &str, address: Option<&str>, token: Option<&str>) -> Result<()
                 "check: Vault address '{address}' is not an http:// or https:// URL with a host"
             ))
         })?;
+    if home.scheme == "http" && !is_loopback(&home.host) {
+        let why = format!(
+            "{home} is plain http to a host that is not loopback: the token would travel in clear text"
+        );
+        if strict {
+            return Err(Error::new(
+                ErrorKind::Strict,
+                format!("check --strict: {why}"),
+            ));
+        }
+        // Still run: Vault dev servers and some private networks speak plain http.
+        eprintln!("vaultwire check: warning: {why}");
+    }
     let reads = vault_reads(input)?;
     if reads.is_empty() {
         println!("vaultwire check: the stream reads nothing from Vault");
@@ -200,6 +220,15 @@ impl fmt::Display for Origin {
     }
 }
 
+/// 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z) and `localhost`.
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
+}
+
 /// The URL a `Location` header names, resolved against the request's URL (RFC 9110 10.2.2,
 /// RFC 3986 5.2): absolute, `//authority/path`, `/path`, `?query` or a relative path. The
 /// fragment is dropped (never sent). Dot segments are left to the server: they cannot change
@@ -306,6 +335,30 @@ mod tests {
                 None,
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for host in [
+            "127.0.0.1",
+            "127.3.2.1",
+            "[::1]",
+            "localhost",
+            "LOCALHOST",
+            "[::ffff:127.0.0.1]",
+        ] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in [
+            "10.0.0.1",
+            "128.0.0.1",
+            "[::2]",
+            "vault.invalid",
+            "localhost.example",
+            "0.0.0.0",
+        ] {
+            assert!(!is_loopback(host), "{host}");
         }
     }
 
