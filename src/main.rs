@@ -316,7 +316,12 @@ fn check(wiring: &WiringArgs, token: Option<&str>) -> Result<(), Error> {
     } else {
         input
     };
-    cli::check::run(&stream, config.vault.address.as_deref(), token)
+    cli::check::run(
+        &stream,
+        config.vault.address.as_deref(),
+        token,
+        config.strict,
+    )
 }
 
 #[cfg(target_arch = "wasm32")]
