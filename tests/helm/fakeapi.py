@@ -1,9 +1,10 @@
-"""A Kubernetes API just real enough for Helm 4 to *install* (not dry-run) on loopback.
+"""A Kubernetes API just real enough for Helm on loopback: Helm 3's `install --dry-run` and
+`upgrade --install --dry-run` (which need a reachable cluster and its release storage), and a real
+Helm 4 SDK install (the only way to read a stored release's hooks).
 
-Why: the helm-python-sdk returns hooks only from a stored release (``get_all``), and Helm stores a
-release only when it really installs. Helm then needs discovery, a 404 for each object it checks,
-and a 201 for each create. Nothing is kept; hooks are disabled in the install so no Job is awaited
-(Helm still renders, post-renders and stores them).
+Helm needs discovery, an empty list of release Secrets, a 404 for each object it checks, and a 201
+for each create. Nothing is kept; the SDK install disables hooks so no Job is awaited (Helm still
+renders, post-renders and stores them).
 """
 
 from __future__ import annotations
@@ -61,7 +62,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         path = self.path.split("?", 1)[0]
-        self._send(200, DISCOVERY[path]) if path in DISCOVERY else self._send(404, NOT_FOUND)
+        if path in DISCOVERY:
+            self._send(200, DISCOVERY[path])
+        elif path.startswith("/api/v1/namespaces/") and path.endswith("/secrets"):
+            self._send(200, {"kind": "SecretList", "apiVersion": "v1", "metadata": {}, "items": []})
+        else:
+            self._send(404, NOT_FOUND)
 
     def do_POST(self) -> None:  # noqa: N802
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))

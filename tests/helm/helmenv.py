@@ -67,7 +67,6 @@ class Helm:
             "HELM_CACHE_HOME": str(self.home / "cache"),
             "XDG_STATE_HOME": str(self.state),
             "TMPDIR": str(self.home / "tmp"),
-            "HELM_DRIVER": "memory",  # storage: nothing reaches a cluster
         }
         (self.home / "tmp").mkdir(parents=True, exist_ok=True)
         e.update(self.extra_env)

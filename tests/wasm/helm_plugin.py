@@ -1,7 +1,7 @@
 """The EXPERIMENTAL Helm 4 Wasm plugin under an Extism host (the `extism` package from PyPI),
 called the way Helm calls a postrenderer/v1 plugin, with `manifests` as a string: its output must
 equal the native CLI's for the same config, its errors the CLI's text; and on the shape Helm
-<= 4.2.4 sends ({"manifests":{}}, helm/helm#31832) it must fail naming the bug and the
+through 4.3.1 sends ({"manifests":{}}, helm/helm#31832) it must fail naming the bug and the
 subprocess plugin, never return empty output.
 
 usage: python3 helm_plugin.py PLUGIN_DIR NATIVE_BIN STREAM...

@@ -5,8 +5,8 @@
 //! the config file's text there (`--post-renderer-args="$(cat vaultwire.yaml)"`), since an
 //! extism plugin cannot read the caller's files.
 //!
-//! Helm up to 4.2.4 sends the manifests as `{}` (helm/helm#31832): the stream is lost before the
-//! plugin sees it. Passing an empty stream back would deploy nothing, so the plugin fails with a
+//! Helm 4 through 4.3.1 (checked with the real CLI) sends the manifests as `{}` (helm/helm#31832:
+//! a `*bytes.Buffer` marshals to `{}`): the stream is lost before the plugin sees it. Passing an empty stream back would deploy nothing, so the plugin fails with a
 //! message that names the bug and the subprocess plugin that works on every Helm 4.
 #![forbid(unsafe_code)]
 
@@ -29,7 +29,7 @@ struct Output {
 }
 
 const BROKEN_SHAPE: &str = "Helm sent the manifests as a JSON object instead of the rendered \
-stream: this is helm/helm#31832 (Helm up to 4.2.4 sends Wasm post-renderers {\"manifests\":{}}), \
+stream: this is helm/helm#31832 (Helm 4 through 4.3.1 sends Wasm post-renderers {\"manifests\":{}}), \
 so there is nothing to wire; use vaultwire's subprocess post-renderer plugin instead \
 (runtime: subprocess, the native vaultwire binary) or a Helm release with the fix";
 
