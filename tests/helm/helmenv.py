@@ -8,7 +8,6 @@ from tests/tools/helm.sh (run.sh passes them in VAULTWIRE_HELM3 and VAULTWIRE_HE
 
 from __future__ import annotations
 
-import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
