@@ -51,17 +51,15 @@ enum Command {
         #[arg(long, value_name = "TOKEN")]
         token: Option<String>,
     },
-    /// Serve the browser preview page (web/dist) on 127.0.0.1
+    /// Print the file:// URL of the browser preview page (one self-contained HTML file)
     Preview {
-        /// Directory to serve (the output of `bash web/build.sh`)
-        #[arg(long, default_value = "web/dist")]
-        dir: PathBuf,
-        /// Port on 127.0.0.1; 0 picks a free one
-        #[arg(long, default_value_t = 0)]
-        port: u16,
-        /// Log one line per request on stderr
+        /// The page [default: $VAULTWIRE_PREVIEW_PAGE, else vaultwire-preview.html beside the
+        /// executable, in <exe dir>/../share/vaultwire/, or in web/dist/ (bash web/build.sh)]
+        #[arg(long, value_name = "FILE")]
+        page: Option<PathBuf>,
+        /// Also open it with the desktop's opener (xdg-open, or open on macOS), without waiting
         #[arg(long)]
-        verbose: bool,
+        open: bool,
     },
 }
 
@@ -252,7 +250,7 @@ fn main() -> ExitCode {
         None => run(&cli),
         Some(Command::Lint { wiring, format }) => lint(wiring, format),
         Some(Command::Check { wiring, token }) => check(wiring, token.as_deref()),
-        Some(Command::Preview { dir, port, verbose }) => preview(dir, *port, *verbose),
+        Some(Command::Preview { page, open }) => preview(page.as_deref(), *open),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -332,14 +330,14 @@ fn check(_: &WiringArgs, _: Option<&str>) -> Result<(), Error> {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn preview(dir: &std::path::Path, port: u16, verbose: bool) -> Result<(), Error> {
-    cli::preview::serve(dir, port, verbose)
+fn preview(page: Option<&std::path::Path>, open: bool) -> Result<(), Error> {
+    cli::preview::run(page, open)
 }
 
 #[cfg(target_arch = "wasm32")]
-fn preview(_: &std::path::Path, _: u16, _: bool) -> Result<(), Error> {
+fn preview(_: Option<&std::path::Path>, _: bool) -> Result<(), Error> {
     Err(Error::config(
-        "preview needs the network: use the native vaultwire binary",
+        "preview finds and opens the page on your desktop: use the native vaultwire binary",
     ))
 }
 

@@ -1,8 +1,9 @@
-// vaultwire preview: the page around the wasm-bindgen build of the library. Every file it needs
-// is loaded with the page (the sample stream is a module built by build.sh); after that the page
-// makes no request, so a pasted stream never leaves the tab.
+// vaultwire preview: the page around the wasm-bindgen build of the library. web/inline.mjs
+// inlines both imports (the glue and a module built by web/build.sh holding the sample stream
+// and the optimized .wasm as base64), so the page is one file that loads nothing and makes no
+// request: a pasted stream never leaves the tab.
 import init, { transform, candidates, lint, version } from './pkg/vaultwire_wasm.js';
-import { SAMPLE, SAMPLE_NAME } from './sample.js';
+import { SAMPLE, SAMPLE_NAME, WASM_BASE64 } from './inlined.js';
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, props = {}, ...children) => {
@@ -185,8 +186,17 @@ function later(f) {
   timer = setTimeout(f, 150);
 }
 
+// The module's bytes, for WebAssembly.instantiate (asynchronous: Chromium refuses to compile a
+// module over 4 KB synchronously on the main thread, so initSync is not an option).
+function wasmBytes() {
+  const text = atob(WASM_BASE64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
 async function main() {
-  await init();
+  await init({ module_or_path: wasmBytes() });
   $('version').textContent = 'v' + version();
   $('sample').title = SAMPLE_NAME;
   $('sample').addEventListener('click', () => setInput(SAMPLE));

@@ -1,36 +1,27 @@
-// The preview page in a real browser: Debian's chromium driven by playwright-core loads
-// web/dist from a server on 127.0.0.1 (random port) that this script starts and stops, pastes a
-// fixture, picks mount mode and two keys, and checks the output pane, the diff summary, the
-// downloads (the config file reproduces the output on the native CLI), zero requests after load
-// and no console errors. Saves target/preview.png.
+// The preview page in a real browser: Debian's chromium driven by playwright-core opens the one
+// self-contained file from file:// (the URL `vaultwire preview` prints), pastes a fixture, picks
+// mount mode and two keys, and checks the output pane, the diff summary, the downloads (the
+// config file reproduces the output on the native CLI), that the page made no request at all
+// (beyond itself and the test's own blob: downloads), no console errors, and that its
+// Content-Security-Policy meta tag is there and enforced: a fetch, an image and an injected
+// inline script are refused and reported as violations. Saves target/preview.png.
 //
-// usage: node browser.mjs ROOT FIXTURE   (PLAYWRIGHT_CORE: the playwright-core directory)
+// usage: VAULTWIRE_PREVIEW_URL=file:///... node browser.mjs ROOT FIXTURE
+//        (PLAYWRIGHT_CORE: the playwright-core directory)
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 
 const require = createRequire(import.meta.url);
 const { chromium } = require(process.env.PLAYWRIGHT_CORE || 'playwright-core');
 const [root, fixture] = process.argv.slice(2);
-const dist = path.join(root, 'web/dist');
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.yaml': 'text/yaml' };
-
-const served = [];
-const server = http.createServer((req, res) => {
-  served.push(req.url);
-  const file = path.join(dist, path.normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^([/\\])+/, '') || 'index.html');
-  const target = fs.existsSync(file) && fs.statSync(file).isDirectory() ? path.join(file, 'index.html') : file;
-  if (!target.startsWith(dist) || !fs.existsSync(target)) { res.writeHead(404).end(); return; }
-  res.writeHead(200, { 'content-type': TYPES[path.extname(target)] || 'application/octet-stream' });
-  fs.createReadStream(target).pipe(res);
-});
-// VAULTWIRE_PREVIEW_URL: test a page someone else serves (e.g. `vaultwire preview`) instead.
-const external = process.env.VAULTWIRE_PREVIEW_URL;
-if (!external) await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-const base = external ? new URL('/', external).href : `http://127.0.0.1:${server.address().port}/`;
+const url = process.env.VAULTWIRE_PREVIEW_URL || '';
+if (!url.startsWith('file:///')) {
+  console.log(`browser: VAULTWIRE_PREVIEW_URL must be the page's file:// URL, not ${JSON.stringify(url)}`);
+  process.exit(2);
+}
 
 let passed = 0, failed = 0;
 const check = (name, ok, detail = '') => {
@@ -54,15 +45,13 @@ try {
   const consoleErrors = [];
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
-  let loaded = false;
-  const before = [], after = [];
-  page.on('request', (r) => (loaded ? after : before).push(r.url()));
+  const requests = [], failures = new Map();
+  context.on('request', (r) => requests.push(r.url()));
+  context.on('requestfailed', (r) => failures.set(r.url(), r.failure()?.errorText));
 
-  await page.goto(base, { waitUntil: 'load' });
+  await page.goto(url, { waitUntil: 'load' });
   await page.waitForSelector('body[data-ready="true"]', { timeout: 20000 });
-  await page.waitForLoadState('networkidle');
-  loaded = true;
-  check('page loads its files from the server only', before.every((u) => u.startsWith(base) || u.startsWith('data:')), before.join(' '));
+  check('the page is the file:// URL', page.url() === url, page.url());
   check('version shown', /^v\d+\.\d+\.\d+/.test(await page.textContent('#version')));
 
   // Paste the fixture (fill fires `input`, as a paste does), then mount mode and two keys.
@@ -112,14 +101,58 @@ try {
 
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(root, 'target/preview.png'), fullPage: false });
-  const network = after.filter((u) => !u.startsWith('blob:') && !u.startsWith('data:'));
-  check('zero network requests after load', network.length === 0, network.join(' '));
+  // Every request the browser saw: the page itself, and the blob: URLs of the downloads above.
+  const others = requests.filter((u) => u !== url && !u.startsWith('blob:'));
+  check('zero requests beyond the page itself', others.length === 0, others.join(' '));
   check('no console errors', consoleErrors.length === 0, consoleErrors.join(' | '));
-  if (external) console.log(`browser: page from ${base}`);
-  else console.log(`browser: served ${served.length} files at load (${served.join(' ')}), ${after.length} blob/data URLs after`);
+
+  // The policy: in a <meta> tag (a file:// page has no headers), no network, the one inline
+  // script by hash, and enforced: what it forbids is refused and reported.
+  const csp = await page.evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.content);
+  check('CSP meta tag present', typeof csp === 'string', String(csp));
+  const directives = new Map((csp || '').split(';').map((d) => d.trim().split(/\s+/)).map(([n, ...v]) => [n, v]));
+  check("CSP: default-src 'none'", directives.get('default-src')?.join(' ') === "'none'", csp);
+  const scriptSrc = directives.get('script-src') || [];
+  check("CSP: script-src is one sha256 hash and 'wasm-unsafe-eval'",
+    scriptSrc.length === 2 && /^'sha256-[A-Za-z0-9+/]{43}='$/.test(scriptSrc[0]) && scriptSrc[1] === "'wasm-unsafe-eval'", csp);
+  check("CSP: no 'unsafe-inline', 'unsafe-eval', data: or connect-src", !/'unsafe-inline'|'unsafe-eval'|data:|connect-src/.test(csp || ''), csp);
+  const probe = await page.evaluate(async () => {
+    const violations = [];
+    document.addEventListener('securitypolicyviolation', (e) => violations.push(`${e.effectiveDirective} ${e.blockedURI}`));
+    let fetched;
+    try {
+      await fetch('https://example.com/');
+      fetched = 'fetch succeeded';
+    } catch (e) {
+      fetched = 'refused: ' + e.name;
+    }
+    const img = document.createElement('img');
+    img.src = 'https://example.com/pixel.png';
+    document.body.append(img);
+    const script = document.createElement('script');
+    script.textContent = 'window.injected = true;';
+    document.body.append(script);
+    await new Promise((ok) => setTimeout(ok, 500));
+    img.remove();
+    script.remove();
+    return { fetched, injected: window.injected === true, violations };
+  });
+  check('CSP: fetch to another origin refused', probe.fetched === 'refused: TypeError', probe.fetched);
+  check('CSP: the refused fetch reported as a connect-src violation',
+    probe.violations.some((v) => v.startsWith('connect-src https://example.com')), probe.violations.join(' | '));
+  check('CSP: an image from another origin reported as an img-src violation',
+    probe.violations.some((v) => v.startsWith('img-src https://example.com')), probe.violations.join(' | '));
+  check('CSP: an injected inline script does not run', !probe.injected);
+  check('CSP: the injected script reported as a script-src-elem violation',
+    probe.violations.some((v) => v.startsWith('script-src-elem inline')), probe.violations.join(' | '));
+  // Chromium shows the image to the request event, then fails it before the network.
+  const probed = requests.filter((u) => u.includes('example.com') && !/csp/i.test(failures.get(u) || ''));
+  check('CSP: the probes never reached the network', probed.length === 0,
+    probed.map((u) => `${u} (${failures.get(u) || 'not failed'})`).join(' '));
+  const schemes = [...new Set(requests.map((u) => u.split(':')[0]))].map((s) => `${requests.filter((u) => u.startsWith(s + ':')).length} ${s}:`);
+  console.log(`browser: page ${url}; requests seen: ${schemes.join(', ')}; CSP violations from the probes: ${probe.violations.length}`);
 } finally {
   await context.close();
-  if (!external) server.close();
   fs.rmSync(profile, { recursive: true, force: true });
   fs.rmSync(downloads, { recursive: true, force: true });
 }

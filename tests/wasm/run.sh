@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The WASM proof, called by tests/run.sh (needs nothing else from it):
 #   1. the wasm crate: fmt, clippy (wasm32), its unit tests;
-#   2. web/build.sh: wasm-bindgen build (web + nodejs), wasm-opt, the page in web/dist, the 1 MB budget;
+#   2. web/build.sh: wasm-bindgen build (web + nodejs), wasm-opt, the 1 MB budget, the page as one
+#      self-contained file, web/dist/vaultwire-preview.html;
 #   3. parity: the nodejs build vs target/release/vaultwire, byte for byte, over every
 #      ../shared/fixtures/**/*.yaml (when ../shared exists) and the examples x every mode;
 #   4. the wasm32-wasip1 CLI under wasmtime (tests/wasm/host, its own workspace) over the same matrix;
 #   5. the EXPERIMENTAL Helm 4 Wasm plugin under an Extism host (PyPI `extism`);
-#   6. the page in Debian's chromium driven by npm playwright-core, from a server in browser.mjs;
-#   7. the same browser test against `target/release/vaultwire preview` (its CSP and headers).
+#   6. the page in Debian's chromium driven by npm playwright-core, opened from the file:// URL
+#      that `target/release/vaultwire preview` prints (no server: its CSP meta tag, no request).
 # Installs what is missing: rust targets, wasm-bindgen-cli (pinned), npm binaryen and
 # playwright-core (under target/wasm-node), PyPI extism, Debian chromium. wasmtime builds into
 # ~/.cache/vaultwire/wasi-host-target so that later runs, in any clone, reuse it.
@@ -91,36 +92,17 @@ browser_fixture() {
   fi
 }
 
+# The page from file://, as a user opens it: the URL `vaultwire preview` prints (found in
+# web/dist under the current directory, which step 2 built; $VAULTWIRE_PREVIEW_PAGE unset so
+# that it is this page).
 browser() {
   browser_tools || return 1
-  PLAYWRIGHT_CORE="$root/$tools/node_modules/playwright-core" timeout 300 node tests/wasm/browser.mjs "$root" "$(browser_fixture)"
-}
-
-# The page served by the native binary's own server (`vaultwire preview`, 127.0.0.1, random
-# port): the same test, under the server's Content-Security-Policy header. A subshell, so that
-# its trap stops the server however the step ends.
-browser_preview() (
-  browser_tools || exit 1
-  [ -f web/dist/index.html ] || bash web/build.sh || exit 1
-  log=$(mktemp)
-  target/release/vaultwire preview --dir web/dist --verbose >"$log" 2>&1 &
-  pid=$!
-  trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -f "$log"' EXIT
-  url=
-  for _ in $(seq 100); do
-    url=$(sed -n 's|^vaultwire preview: serving .* at \(http://127\.0\.0\.1:[0-9]*/\) (Ctrl-C to stop)$|\1|p' "$log")
-    [ -n "$url" ] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  [ -n "$url" ] || { echo "vaultwire preview printed no URL:"; cat "$log"; exit 1; }
-  echo "vaultwire preview at $url"
+  local url
+  url=$(env -u VAULTWIRE_PREVIEW_PAGE target/release/vaultwire preview) || return 1
+  echo "vaultwire preview printed $url"
   VAULTWIRE_PREVIEW_URL="$url" PLAYWRIGHT_CORE="$root/$tools/node_modules/playwright-core" \
     timeout 300 node tests/wasm/browser.mjs "$root" "$(browser_fixture)"
-  rc=$?
-  echo "vaultwire preview answered $(grep -c ' 200$' "$log") requests with 200, $(grep -cE ' [0-9]{3}$' "$log") in all"
-  exit "$rc"
-)
+}
 
 step setup setup
 step "wasm crate: fmt, clippy, unit tests" crate_checks
@@ -128,7 +110,6 @@ step "web/build.sh" bash web/build.sh
 step "parity (Node)" node tests/wasm/parity.mjs "$root" target/wasm-out/nodejs
 step "wasm32-wasip1 CLI under wasmtime" wasip1
 step "Helm 4 Wasm plugin (experimental)" helm_plugin
-step "browser" browser
-step "browser via vaultwire preview" browser_preview
+step "browser from file://" browser
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
