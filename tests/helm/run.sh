@@ -12,4 +12,7 @@ VAULTWIRE_HELM3=$(bash tests/tools/helm.sh v3.22.0)
 VAULTWIRE_HELM4=$(bash tests/tools/helm.sh v4.3.1)
 export VAULTWIRE_HELM3 VAULTWIRE_HELM4
 [ -x target/release/vaultwire ] || cargo build --locked --release
-exec python3 -m pytest -p no:cacheprovider "$here" "$@"
+bash helm-plugin/package.sh # target/dist: the release tarballs test_package.py installs (seconds when built)
+# `run.sh tests/helm/test_x.py [pytest args]` runs those tests only; otherwise every test here.
+[ "$#" -gt 0 ] && [ -e "$1" ] || set -- "$here" "$@"
+exec python3 -m pytest -p no:cacheprovider "$@"
