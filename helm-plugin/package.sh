@@ -15,6 +15,8 @@
 #                                      (default: $GNUPGHOME/secring.gpg, else ~/.gnupg/secring.gpg;
 #                                      make it with: gpg --export-secret-keys KEY > secring.gpg)
 #   VAULTWIRE_SIGNING_PASSPHRASE_FILE  the key's passphrase, when it has one
+#   VAULTWIRE_CRATE_CHECK=1  also `cargo package --locked` (the crate builds from what it ships) and
+#                       `cargo install` of that packaged crate, as `cargo install vaultwire` would
 #   VAULTWIRE_HELM4     the Helm 4 that packages (default: tests/tools/helm.sh v4.3.1, built once with Go)
 #   VAULTWIRE_TOOL_CACHE  where tools are installed once (default: ~/.cache/vaultwire)
 # Each target is a full release compile (about 4 minutes on 2 cores); a second run reuses it.
@@ -171,6 +173,17 @@ package() {
   fi
 }
 
+# The crates.io side (optional: two more compiles): the packaged crate must build from its own
+# files, with the locked dependencies, and install.
+crate_check() {
+  local into
+  cargo package --locked >&2
+  into=$work/cargo-install
+  cargo install --locked --quiet --path "target/package/vaultwire-$ver" --root "$into" --target-dir target/crate-check >&2
+  [ "$("$into/bin/vaultwire" --version)" = "vaultwire $ver" ] || die "the crate installed from target/package does not say 'vaultwire $ver'"
+  echo "package.sh: cargo package and cargo install of target/package/vaultwire-$ver.crate: ok" >&2
+}
+
 report() {
   local f
   for f in "${artifacts[@]}"; do
@@ -195,4 +208,5 @@ mkdir -p "$dist"
 work=$(mktemp -d "${TMPDIR:-/tmp}/vaultwire-package.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 for p in "${PLUGINS[@]}"; do package "$p"; done
+[ "${VAULTWIRE_CRATE_CHECK:-0}" != 1 ] || crate_check
 report
