@@ -1,9 +1,13 @@
-// vaultwire preview: the page around the wasm-bindgen build of the library. web/inline.mjs
-// inlines both imports (the glue and a module built by web/build.sh holding the sample stream
-// and the optimized .wasm as base64), so the page is one file that loads nothing and makes no
-// request: a pasted stream never leaves the tab.
-import init, { transform, candidates, lint, version } from './pkg/vaultwire_wasm.js';
-import { SAMPLE, SAMPLE_NAME, WASM_BASE64 } from './inlined.js';
+// vaultwire preview: the page around the wasm-bindgen build of the library. web/build.sh bundles
+// this file with esbuild into one inline script: `vaultwire-wasm/` is an alias of wasm-bindgen's
+// `--target web` output (the glue, and the optimized .wasm, which esbuild's binary loader embeds
+// as base64 and hands back as bytes), and the example stream comes in as text. So the page is
+// one file that loads nothing and makes no request: a pasted stream never leaves the tab.
+import init, { transform, candidates, lint, version } from 'vaultwire-wasm/vaultwire_wasm.js';
+import WASM from 'vaultwire-wasm/vaultwire_wasm_bg.wasm';
+import SAMPLE from '../examples/portkey-mini.helm4-stdin.yaml';
+
+const SAMPLE_NAME = 'examples/portkey-mini.helm4-stdin.yaml';
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, props = {}, ...children) => {
@@ -186,17 +190,11 @@ function later(f) {
   timer = setTimeout(f, 150);
 }
 
-// The module's bytes, for WebAssembly.instantiate (asynchronous: Chromium refuses to compile a
-// module over 4 KB synchronously on the main thread, so initSync is not an option).
-function wasmBytes() {
-  const text = atob(WASM_BASE64);
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
-}
-
 async function main() {
-  await init({ module_or_path: wasmBytes() });
+  // Instantiated from the embedded bytes, asynchronously: Chromium refuses to compile a module
+  // over 4 KB synchronously on the main thread, so initSync is not an option. (The glue's default,
+  // a .wasm beside import.meta.url, is never used.)
+  await init({ module_or_path: WASM });
   $('version').textContent = 'v' + version();
   $('sample').title = SAMPLE_NAME;
   $('sample').addEventListener('click', () => setInput(SAMPLE));

@@ -9,7 +9,7 @@
 #   5. the EXPERIMENTAL Helm 4 Wasm plugin under an Extism host (PyPI `extism`);
 #   6. the page in Debian's chromium driven by npm playwright-core, opened from the file:// URL
 #      that `target/release/vaultwire preview` prints (no server: its CSP meta tag, no request).
-# Installs what is missing: rust targets, wasm-bindgen-cli (pinned), npm binaryen and
+# Installs what is missing: rust targets, wasm-bindgen-cli (pinned), npm binaryen, esbuild and
 # playwright-core (under target/wasm-node), PyPI extism, Debian chromium. wasmtime builds into
 # ~/.cache/vaultwire/wasi-host-target so that later runs, in any clone, reuse it.
 # Ends with `N passed, M failed`.
