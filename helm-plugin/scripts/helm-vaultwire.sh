@@ -18,12 +18,9 @@ usage() {
 
 # The binary, checked to run: a Helm 3 given an empty or broken --post-renderer would deploy without
 # vaultwire, so every way of not finding one stops here, in this shell (never in a $(...)).
-find_vaultwire() {
-  VAULTWIRE=
-  for c in "${VAULTWIRE_BIN:-}" "${HELM_PLUGIN_DIR:-$(dirname "$0")/..}/bin/vaultwire" "$(command -v vaultwire 2>/dev/null)"; do
-    if [ -n "$c" ] && [ -f "$c" ] && [ -x "$c" ]; then VAULTWIRE=$c; break; fi
-  done
-  [ -n "$VAULTWIRE" ] || die "no vaultwire binary: run 'helm plugin update vaultwire' (the install hook) or put vaultwire on PATH"
+. "$(dirname "$0")/find-vaultwire.sh"
+require_vaultwire() {
+  find_vaultwire || die "no vaultwire binary: run 'helm plugin update vaultwire' (the install hook) or put vaultwire on PATH"
   "$VAULTWIRE" --version >/dev/null 2>&1 || die "$VAULTWIRE does not run ('$VAULTWIRE --version' failed): run 'helm plugin update vaultwire'"
 }
 
@@ -58,7 +55,7 @@ run_helm_with_postrenderer() {
     else set -- "$@" "$a"; fi
   done
   if [ "$major" = 3 ]; then
-    find_vaultwire
+    require_vaultwire
     set -- "$@" --post-renderer "$VAULTWIRE"
   else
     require_postrenderer_plugin
@@ -96,7 +93,7 @@ render_or_read() {
 # emit, and every warning is an error).
 run_on_stream() {
   what=$1; shift
-  find_vaultwire
+  require_vaultwire
   bin=$VAULTWIRE
   stream=$(mktemp "${TMPDIR:-/tmp}/vaultwire-stream.XXXXXX") || die "cannot create a temporary file"
   trap 'rm -f "$stream"' EXIT

@@ -23,13 +23,7 @@ private_dir() {
   [ "$(find "$d" -maxdepth 0 -perm 700 2>/dev/null)" = "$d" ]
 }
 
-# The binary: an explicit VAULTWIRE_BIN, the one the install hook linked, else vaultwire on PATH.
-find_vaultwire() {
-  for c in "${VAULTWIRE_BIN:-}" "${HELM_PLUGIN_DIR:-$(dirname "$0")/..}/bin/vaultwire"; do
-    if [ -n "$c" ] && [ -f "$c" ] && [ -x "$c" ]; then echo "$c"; return 0; fi
-  done
-  command -v vaultwire
-}
+. "$(dirname "$0")/find-vaultwire.sh"
 
 # The terminal, when there is one: the only place Helm 4 cannot hide. VAULTWIRE_NO_TTY=1 (set by
 # `helm vaultwire`, which prints the message itself) keeps it quiet.
@@ -71,11 +65,12 @@ main() {
   trap 'rm -rf "$tmp"' EXIT
   cat > "$tmp/in" || exit 1
   if is_blank "$tmp/in"; then empty_stream; exit 0; fi
-  if ! bin=$(find_vaultwire); then
+  if ! find_vaultwire; then
     echo "vaultwire: binary not found: run the plugin's install hook (helm plugin update ${HELM_PLUGIN_NAME:-vaultwire-post-renderer}) or put vaultwire on PATH" > "$tmp/err"
     save_error "$tmp/err"
     exit 1
   fi
+  bin=$VAULTWIRE
   "$bin" "$@" < "$tmp/in" > "$tmp/out" 2> "$tmp/err"
   rc=$?
   if [ "$rc" -ne 0 ]; then

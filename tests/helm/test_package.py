@@ -29,7 +29,7 @@ COMMAND = "vaultwire"  # the command plugin (helm vaultwire), Helm 3 and 4
 PLUGINS = (COMMAND, POSTRENDERER)
 PLATFORM = "linux-amd64"  # what this machine is, in Helm's GOOS-GOARCH words
 BUNDLED = f"vaultwire: using the bundled {PLATFORM} binary (vaultwire {VERSION})"
-SCRIPTS = ("helm-vaultwire.sh", "install.sh", "postrender.sh")
+SCRIPTS = ("find-vaultwire.sh", "helm-vaultwire.sh", "install.sh", "postrender.sh")
 GATEWAY = ("Deployment", "portkey-gateway")
 
 
