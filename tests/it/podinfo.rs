@@ -5,7 +5,7 @@
 //! Helm 4 stream, Helm 3 leaves hooks out) set `PODINFO_SVC`. No Secret or ConfigMap is rendered.
 
 use crate::support::{
-    expect_failure, read_text, report, run_and_check, shared_dir_or_note, Checked, Mode, Scenario,
+    expect_failure, read_text, report, run_and_check, shared_dir_required, Checked, Mode, Scenario,
 };
 use std::path::Path;
 
@@ -57,7 +57,7 @@ fn check(sc: &Scenario, text: &str, failures: &mut Vec<String>) -> Checked {
 #[test]
 fn podinfo_deployment_key_in_every_mode() {
     let test = "podinfo_deployment_key_in_every_mode";
-    let Some(dir) = shared_dir_or_note(test) else {
+    let Some(dir) = shared_dir_required(test) else {
         return;
     };
     let mut failures = Vec::new();
@@ -76,7 +76,7 @@ fn podinfo_deployment_key_in_every_mode() {
 #[test]
 fn podinfo_hook_pods_in_every_mode() {
     let test = "podinfo_hook_pods_in_every_mode";
-    let Some(dir) = shared_dir_or_note(test) else {
+    let Some(dir) = shared_dir_required(test) else {
         return;
     };
     let fixture = FIXTURES[0];
@@ -99,7 +99,7 @@ fn podinfo_hook_pods_in_every_mode() {
 #[test]
 fn podinfo_keep_plaintext_changes_only_the_workload() {
     let test = "podinfo_keep_plaintext_changes_only_the_workload";
-    let Some(dir) = shared_dir_or_note(test) else {
+    let Some(dir) = shared_dir_required(test) else {
         return;
     };
     let mut failures = Vec::new();
@@ -118,7 +118,7 @@ fn podinfo_keep_plaintext_changes_only_the_workload() {
 #[test]
 fn podinfo_full_without_keys_asks_for_k() {
     let test = "podinfo_full_without_keys_asks_for_k";
-    let Some(dir) = shared_dir_or_note(test) else {
+    let Some(dir) = shared_dir_required(test) else {
         return;
     };
     let mut failures = Vec::new();

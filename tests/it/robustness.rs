@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::support::{
-    env_sites, file_name, pod_templates, read_stream, read_text, run_vaultwire, shared_dir,
-    stream_config_keys, RunResult,
+    env_sites, file_name, pod_templates, read_stream, read_text, run_vaultwire,
+    shared_dir_required, stream_config_keys, RunResult,
 };
 
 const MOUNT: &[&str] = &[
@@ -162,7 +162,7 @@ fn streams() -> Vec<PathBuf> {
     .iter()
     .map(|f| root.join("examples").join(f))
     .collect();
-    if let Some(dir) = shared_dir() {
+    if let Some(dir) = shared_dir_required("robustness streams") {
         for sub in ["portkey", "charts"] {
             let mut found: Vec<PathBuf> = std::fs::read_dir(dir.join(sub))
                 .into_iter()

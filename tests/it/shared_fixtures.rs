@@ -2,7 +2,7 @@
 
 use crate::support::{
     carried_key, check_output, env_key_refs, env_sites, expect_failure, file_name, pod_templates,
-    read_stream, read_text, report, run_and_check, run_vaultwire, shared_dir_or_note,
+    read_stream, read_text, report, run_and_check, run_vaultwire, shared_dir_required,
     stream_config_keys, Checked, Mode, Scenario,
 };
 use serde_json::Value;
@@ -187,7 +187,7 @@ fn key_set(keys: &[&str]) -> BTreeSet<String> {
 }
 
 fn listed_keys_in(mode: Mode, test: &str) {
-    let Some(dir) = shared_dir_or_note(test) else {
+    let Some(dir) = shared_dir_required(test) else {
         return;
     };
     let keys = key_set(&KEYS);
@@ -232,7 +232,7 @@ fn full_mode_with_listed_keys_rewrites_in_every_fixture() {
 #[test]
 fn full_mode_without_keys_uses_the_streams_own_config_or_asks_for_k() {
     let test = "full_mode_without_keys_uses_the_streams_own_config_or_asks_for_k";
-    let Some(dir) = shared_dir_or_note(test) else {
+    let Some(dir) = shared_dir_required(test) else {
         return;
     };
     let mut failures = Vec::new();
@@ -288,7 +288,7 @@ fn full_mode_without_keys_uses_the_streams_own_config_or_asks_for_k() {
 #[test]
 fn full_mode_with_every_values_key_rewrites_the_whole_config() {
     let test = "full_mode_with_every_values_key_rewrites_the_whole_config";
-    let Some(dir) = shared_dir_or_note(test) else {
+    let Some(dir) = shared_dir_required(test) else {
         return;
     };
     let mut failures = Vec::new();
@@ -304,7 +304,7 @@ fn full_mode_with_every_values_key_rewrites_the_whole_config() {
 #[test]
 fn keep_plaintext_leaves_every_secret_and_configmap_byte_identical() {
     let test = "keep_plaintext_leaves_every_secret_and_configmap_byte_identical";
-    let Some(dir) = shared_dir_or_note(test) else {
+    let Some(dir) = shared_dir_required(test) else {
         return;
     };
     let mut failures = Vec::new();
@@ -327,7 +327,7 @@ fn keep_plaintext_leaves_every_secret_and_configmap_byte_identical() {
 #[test]
 fn option_b_role_conflict_fails_unless_forced() {
     let test = "option_b_role_conflict_fails_unless_forced";
-    let Some(dir) = shared_dir_or_note(test) else {
+    let Some(dir) = shared_dir_required(test) else {
         return;
     };
     let mut failures = Vec::new();
@@ -360,7 +360,7 @@ fn option_b_role_conflict_fails_unless_forced() {
 #[test]
 fn checker_refuses_planted_defects() {
     let test = "checker_refuses_planted_defects";
-    let Some(dir) = shared_dir_or_note(test) else {
+    let Some(dir) = shared_dir_required(test) else {
         return;
     };
     let fixture = portkey_fixtures(&dir)
@@ -456,7 +456,7 @@ fn planted_defects(mode: Mode, input: &str, output: &str) -> Vec<(&'static str, 
 #[test]
 fn portkey_chart_has_no_hooks() {
     let test = "portkey_chart_has_no_hooks";
-    let Some(dir) = shared_dir_or_note(test) else {
+    let Some(dir) = shared_dir_required(test) else {
         return;
     };
     let helm4: Vec<Fixture> = portkey_fixtures(&dir)
@@ -475,7 +475,7 @@ fn portkey_chart_has_no_hooks() {
 #[test]
 fn helm3_streams_keep_plaintext_that_unseen_hooks_may_read() {
     let test = "helm3_streams_keep_plaintext_that_unseen_hooks_may_read";
-    let Some(dir) = shared_dir_or_note(test) else {
+    let Some(dir) = shared_dir_required(test) else {
         return;
     };
     let helm3 = read_text(&dir.join("charts/sentry.manifest.yaml"));

@@ -30,17 +30,6 @@ pub fn shared_dir() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
-/// `shared_dir()`, or a note on stderr (the caller then returns: the test has nothing to read).
-pub fn shared_dir_or_note(test: &str) -> Option<PathBuf> {
-    let dir = shared_dir();
-    if dir.is_none() {
-        eprintln!(
-            "note: {test}: ../shared/fixtures does not exist here; skipping (CI always has it)"
-        );
-    }
-    dir
-}
-
 /// `shared_dir()`; when it is missing, a failure under `CI=true` (CI always has `../shared`, so a
 /// missing directory there is a broken checkout, not a reason to skip), else a note on stderr.
 pub fn shared_dir_required(test: &str) -> Option<PathBuf> {
