@@ -30,11 +30,11 @@ class OracleError(Exception):
 
 
 def cache_dir():
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    base = os.environ.get("VAULTWIRE_TOOL_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "vaultwire")
     h = hashlib.sha256()
     for name in SOURCES:
         h.update(name.encode() + b"\0" + (SRC / name).read_bytes() + b"\0")
-    return Path(base) / "vaultwire" / "injector-oracle" / h.hexdigest()[:16]
+    return Path(base) / "injector-oracle" / h.hexdigest()[:16]
 
 
 @functools.lru_cache(maxsize=None)

@@ -49,7 +49,7 @@ def test_kv2_example_mount(bao, workdir):
     prove_mount("example kv2 mount (examples/vaultwire-mount.yaml)", text, out, KEYS, bao.data[KV2_PATH], bao, workdir)
 
 
-OPTION_B = sorted(PORTKEY.glob("*option-b-mount-files*.yaml")) if PORTKEY.is_dir() else []
+OPTION_B = sorted(PORTKEY.glob("*option-b-mount-files*.helm4-stdin.yaml")) if PORTKEY.is_dir() else []
 
 
 @pytest.mark.parametrize("fixture", OPTION_B or [pytest.param(None, marks=pytest.mark.skip(reason="no ../shared"))],

@@ -1,18 +1,24 @@
-"""Every shared Portkey render x every mode, proven against a real OpenBao."""
+"""The sampled Portkey renders (tests/sample.json) x every mode, proven against a real OpenBao:
+mount through a real agent (renders whose chart sets its own injector role included, which
+../shared/tools/agent_proof.py cannot fill), partial and full through ESO's and VSO's rules.
+Every render x every mode is the Rust integration tests' (tests/it/shared_fixtures.rs)."""
+
+import json
 
 import pytest
 import yaml
 
-from conftest import KV2_PATH, PORTKEY, vaultwire, vaultwire_eso_and_vso
+from conftest import KV2_PATH, PORTKEY, REPO, vaultwire, vaultwire_eso_and_vso
 from kube import load
 from proofs import no_leak, operator_secret, prove_mount, prove_operators, uncovered_reads
 
-KEYS = ["PORTKEY_CLIENT_AUTH", "ANALYTICS_STORE_USER", "ANALYTICS_STORE_PASSWORD", "REDIS_URL"]
+SAMPLE = json.loads((REPO / "tests" / "sample.json").read_text())
+KEYS = SAMPLE["portkeyKeys"]
 ROLE = "portkey-gateway"
 SECRET = "portkey-gateway-env"
 VAULT_PATH = "kv/data/portkey/gateway/config"
 
-FIXTURES = sorted(PORTKEY.glob("*.yaml")) if PORTKEY.is_dir() else []
+FIXTURES = [PORTKEY / f for f in SAMPLE["portkey"]] if PORTKEY.is_dir() else []
 NO_SHARED = pytest.param(None, marks=pytest.mark.skip(reason=f"{PORTKEY} does not exist (CI always has ../shared)"))
 
 

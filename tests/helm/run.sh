@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The Helm tests: vaultwire's binary and plugins under real Helm CLIs, v3.22 and v4.3, each built once
-# with Go into ~/.cache/vaultwire (tests/tools/helm.sh), and one test through Helm 4's Go SDK (the PyPI
-# wheel helm-python-sdk) for what the CLI cannot show: the hooks of a stored release.
+# with Go into the tool cache (tests/tools/helm.sh), and one test through Helm 4's Go SDK (the PyPI
+# wheel helm-python-sdk) for what the CLI cannot show: the hooks of a stored release. Needs
+# target/release/vaultwire (tests/run.sh builds it); builds the release tarballs (helm-plugin/package.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-cd "$root"
-python3 -c 'import helm_python, pytest, yaml' 2>/dev/null ||
-  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 'helm-python-sdk==0.2.2' pytest pyyaml
+source "$here/../tools/env.sh"
+python_env
+cd "$VAULTWIRE_ROOT"
 VAULTWIRE_HELM3=$(bash tests/tools/helm.sh v3.22.0)
 VAULTWIRE_HELM4=$(bash tests/tools/helm.sh v4.3.1)
 export VAULTWIRE_HELM3 VAULTWIRE_HELM4
@@ -15,4 +15,4 @@ export VAULTWIRE_HELM3 VAULTWIRE_HELM4
 bash helm-plugin/package.sh # target/dist: the release tarballs test_package.py installs (seconds when built)
 # `run.sh tests/helm/test_x.py [pytest args]` runs those tests only; otherwise every test here.
 [ "$#" -gt 0 ] && [ -e "$1" ] || set -- "$here" "$@"
-exec python3 -m pytest -p no:cacheprovider "$@"
+exec python3 -m pytest -p no:cacheprovider -q "$@"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Schema validation of every output document (Kubernetes schemas and the operators' CRDs).
+# Schema validation of every document vaultwire writes for the sample (Kubernetes' schemas and the
+# operators' CRDs). Needs target/release/vaultwire (tests/run.sh builds it).
 set -euo pipefail
-cd "$(dirname "$0")"
-python3 -c 'import jsonschema, kubernetes_validate, yaml' 2>/dev/null ||
-  python3 -m pip install -q jsonschema kubernetes-validate pyyaml
-python3 validate.py
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../tools/env.sh"
+need_shared || exit 0
+python_env
+exec python3 "$here/validate.py"

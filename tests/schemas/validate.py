@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Schema validation of everything vaultwire emits.
 
-For every ../shared/fixtures render (and the repo's example) x every mode -- partial and full with
+For the sample of ../shared/fixtures in tests/sample.json (and the repo's examples) x every mode --
+partial and full with
 the ESO ExternalSecret + ClusterSecretStore, the VSO resources and Reloader annotations; mount
 with the injector annotations -- every output document is validated:
   - built-in kinds against Kubernetes' own schemas (kubernetes-validate, strict, 1.33);
@@ -10,17 +11,22 @@ with the injector annotations -- every output document is validated:
 The one known chart bug (chart 1.1.5 renders ConfigMap data unquoted, see NOTES.md) must be
 reported as such, and nothing else. Prints `N passed, M failed`.
 """
-import glob, os, subprocess, sys
+import functools, glob, json, os, subprocess, sys
 
 import jsonschema
 import kubernetes_validate
+import kubernetes_validate.utils
 import yaml
+
+# kubernetes-validate reads and parses its schema files for every document; they never change.
+kubernetes_validate.utils.schema_contents = functools.lru_cache(None)(kubernetes_validate.utils.schema_contents)
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 SHARED = os.path.join(os.path.dirname(REPO), "shared")
 BIN = os.path.join(REPO, "target", "release", "vaultwire")
-KEYS = ["PORTKEY_CLIENT_AUTH", "ANALYTICS_STORE_USER", "ANALYTICS_STORE_PASSWORD", "REDIS_URL"]
+SAMPLE = json.load(open(os.path.join(REPO, "tests", "sample.json")))
 # One operator owns the synced Secret: --eso and --vso together are refused, so each runs alone.
 COMMON = ["--reloader", "--vault-addr", "https://vault.example:8200",
           "--role", "portkey-gateway", "--vault-path", "kv/data/portkey/gateway/config"]
@@ -36,17 +42,21 @@ MODES = {
 
 
 KNOWN_BUG_SEEN = []
+GENERATED = set()  # the operators' kinds seen in vaultwire's output
 
 
 def crd_schemas():
-    """(apiVersion, kind) -> schema, from the served versions of the shared CRDs."""
+    """(apiVersion, kind) -> a validator of its schema, from the served versions of the shared CRDs."""
     schemas = {}
     for path in glob.glob(os.path.join(SHARED, "crds", "*.yaml")):
         crd = yaml.safe_load(open(path))
         group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
         for v in crd["spec"]["versions"]:
             if v.get("served"):
-                schemas[(f"{group}/{v['name']}", kind)] = v["schema"]["openAPIV3Schema"]
+                schema = v["schema"]["openAPIV3Schema"]
+                cls = jsonschema.validators.validator_for(schema)
+                cls.check_schema(schema)  # once per CRD version; jsonschema.validate would per document
+                schemas[(f"{group}/{v['name']}", kind)] = cls(schema)
     return schemas
 
 
@@ -60,16 +70,18 @@ def strip_helm(doc):
 def validate_stream(text, schemas, label, known_bug):
     crd_groups = {api.split("/")[0] for api, _ in schemas}
     failures, checked = [], 0
-    for doc in yaml.safe_load_all(text):
+    for doc in yaml.load_all(text, Loader=LOADER):
         if not isinstance(doc, dict):
             continue
         doc = strip_helm(doc)
+        if (doc.get("apiVersion"), doc.get("kind")) in schemas:
+            GENERATED.add(doc["kind"])
         key = (doc.get("apiVersion"), doc.get("kind"))
         name = f"{label}: {key[1]} '{(doc.get('metadata') or {}).get('name')}'"
         checked += 1
         try:
             if key in schemas:
-                jsonschema.validate(doc, schemas[key])
+                schemas[key].validate(doc)
             elif (key[0] or "").split("/")[0] in crd_groups:
                 failures.append(f"{name}: no served CRD version for {key}")
             else:
@@ -83,22 +95,32 @@ def validate_stream(text, schemas, label, known_bug):
     return checked, failures
 
 
+def streams():
+    """(path, {mode: keys}) of every stream validated: full mode infers the Portkey renders' keys
+    itself, the other charts get theirs (each held by one object; in mount mode those no `$(VAR)`
+    composes, see tests/sample.json)."""
+    portkey = SAMPLE["portkeyKeys"]
+    keys = {"partial": portkey, "full": [], "mount": portkey}
+    yield from ((os.path.join(REPO, "examples", f), keys)
+                for f in ("portkey-mini.helm4-stdin.yaml", "portkey-mini.manifest.yaml"))
+    yield from ((os.path.join(SHARED, "fixtures", "portkey", f), keys) for f in SAMPLE["portkey"])
+    for chart, spec in SAMPLE["charts"].items():
+        yield (os.path.join(SHARED, "fixtures", "charts", f"{chart}.helm4-stdin.yaml"),
+               {"partial": spec["keys"], "full": spec["keys"], "mount": spec["mountKeys"]})
+
+
 def main():
     if not os.path.isdir(SHARED):
         print("schemas: ../shared is not here; nothing to validate")
-        print("0 passed, 0 failed")
+        print("schemas: 0 passed, 0 failed")
         return 0
     schemas = crd_schemas()
-    streams = sorted(glob.glob(os.path.join(SHARED, "fixtures", "portkey", "*.yaml")))
-    streams += [os.path.join(REPO, "examples", "portkey-mini.helm4-stdin.yaml"),
-                os.path.join(REPO, "examples", "portkey-mini.manifest.yaml")]
     passed = failed = 0
-    generated = set()
-    for path in streams:
+    for path, mode_keys in streams():
         src = open(path, "rb").read()
         known_bug = "1.1.5-vaultdoc--configmap" in path
         for mode, args in MODES.items():
-            keys = [] if mode.startswith("full") else KEYS
+            keys = mode_keys[mode.split("+")[0]]
             cmd = [BIN] + args + sum([["-k", k] for k in keys], [])
             if "option-b" in path or "use-vault-injection" in path:
                 cmd.append("--force")  # the chart sets its own role annotation
@@ -112,9 +134,6 @@ def main():
                 print(f"FAIL {label}: vaultwire: {err.strip()[:200]}")
                 continue
             checked, failures = validate_stream(p.stdout.decode(), schemas, label, known_bug)
-            for d in yaml.safe_load_all(p.stdout.decode()):
-                if isinstance(d, dict) and (d.get("apiVersion"), d.get("kind")) in schemas:
-                    generated.add(d["kind"])
             if failures:
                 failed += 1
                 print("FAIL " + "\n     ".join(failures))
@@ -127,10 +146,10 @@ def main():
     else:
         print(f"ok   known chart bug reported and passed through: {len(KNOWN_BUG_SEEN)} ConfigMap documents")
     want = {"ExternalSecret", "ClusterSecretStore", "VaultConnection", "VaultAuth", "VaultStaticSecret"}
-    if not want <= generated:
+    if not want <= GENERATED:
         failed += 1
-        print(f"FAIL generated kinds {sorted(generated)} miss {sorted(want - generated)}")
-    print(f"{passed} passed, {failed} failed")
+        print(f"FAIL generated kinds {sorted(GENERATED)} miss {sorted(want - GENERATED)}")
+    print(f"schemas: {passed} passed, {failed} failed")
     return 1 if failed else 0
 
 
