@@ -17,6 +17,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
+sys.path.insert(0, str(REPO / "tests"))
+from tally import Tally  # noqa: E402
+
 FIXTURES = SHARED / "fixtures"
 SAMPLE = json.loads((REPO / "tests" / "sample.json").read_text())
 PORTKEY_KEYS = SAMPLE["portkeyKeys"]
@@ -44,7 +47,7 @@ def conflict_refused(binary, fixture):
         written = out.read()
     err = p.stderr.decode()
     if p.returncode != 0 and not written and "conflicting annotation vault.hashicorp.com/role" in err:
-        return True, "ok conflict refused: " + err.strip()[:100]
+        return True, "conflict refused: " + err.strip()[:100]
     return False, f"expected a role conflict, got exit {p.returncode}, {len(written)} bytes out: {err[:200]}"
 
 
@@ -83,17 +86,11 @@ def run(check):
 def main():
     binary = Path(sys.argv[1]).resolve()
     everything = "--all" in sys.argv[2:]
-    passed = failed = 0
+    tally = Tally()
     with ThreadPoolExecutor(2) as pool:
         for label, ok, text in pool.map(run, checks(binary, everything)):
-            if ok:
-                passed += 1
-                print(f"  {label}: {text.splitlines()[-1] if text else 'ok'}")
-            else:
-                failed += 1
-                print(f"FAIL {label}: {text}")
-    print(f"acceptance: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+            tally.check(ok, f"{label}: {text.splitlines()[-1] if ok and text else text}")
+    return tally.end("acceptance")
 
 
 if __name__ == "__main__":
