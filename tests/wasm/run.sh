@@ -5,17 +5,19 @@
 #      self-contained file, web/dist/vaultwire-preview.html;
 #   3. parity: the nodejs build vs target/release/vaultwire, byte for byte, over every
 #      ../shared/fixtures/**/*.yaml (when ../shared exists) and the examples x every mode;
-#   4. the wasm32-wasip1 CLI under wasmtime (tests/wasm/host, its own workspace) over the same matrix;
+#   4. the wasm32-wasip1 CLI under the PyPI wasmtime wheel (tests/wasm/wasip1.py) over the same matrix;
 #   5. the EXPERIMENTAL Helm 4 Wasm plugin under an Extism host (PyPI `extism`);
 #   6. the page in Debian's chromium driven by npm playwright-core, opened from the file:// URL
 #      that `target/release/vaultwire preview` prints (no server: its CSP meta tag, no request).
 # Installs what is missing: rust targets, wasm-bindgen-cli (pinned), npm binaryen, esbuild and
-# playwright-core (under target/wasm-node), PyPI extism, Debian chromium. wasmtime builds into
-# ~/.cache/vaultwire/wasi-host-target so that later runs, in any clone, reuse it.
+# playwright-core (under target/wasm-node), the venv of tests/requirements.txt (wasmtime, extism),
+# Debian chromium.
 # Ends with `N passed, M failed`.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
+source tests/tools/env.sh
+python_env
 tools=target/wasm-node
 passed=0
 failed=0
@@ -52,7 +54,6 @@ setup() {
 
 crate_checks() {
   (cd wasm && cargo fmt --all -- --check) &&
-    (cd tests/wasm/host && cargo fmt -- --check) &&
     (cd wasm && CARGO_TARGET_DIR="$root/target/wasm" cargo clippy --locked -q --release \
       --target wasm32-unknown-unknown --workspace -- -D warnings) &&
     (cd wasm && CARGO_TARGET_DIR="$root/target/wasm" cargo test --locked -q --release -p vaultwire-wasm)
@@ -61,11 +62,7 @@ crate_checks() {
 wasip1() {
   cargo build --locked --release -q --target wasm32-wasip1 --bin vaultwire || return 1
   echo "wasm32-wasip1 CLI: $(wc -c < target/wasm32-wasip1/release/vaultwire.wasm) bytes"
-  (cd tests/wasm/host &&
-    CARGO_TARGET_DIR="${VAULTWIRE_WASI_TARGET:-$HOME/.cache/vaultwire/wasi-host-target}" \
-      VAULTWIRE_WASI="$root/target/wasm32-wasip1/release/vaultwire.wasm" \
-      VAULTWIRE_PARITY="$root/target/wasm-parity" \
-      cargo test --locked --release -q -- --nocapture)
+  python3 tests/wasm/wasip1.py target/wasm32-wasip1/release/vaultwire.wasm target/wasm-parity
 }
 
 helm_plugin() {
@@ -108,7 +105,7 @@ step setup setup
 step "wasm crate: fmt, clippy, unit tests" crate_checks
 step "web/build.sh" bash web/build.sh
 step "parity (Node)" node tests/wasm/parity.mjs "$root" target/wasm-out/nodejs
-step "wasm32-wasip1 CLI under wasmtime" wasip1
+step "wasm32-wasip1 CLI under wasmtime (PyPI)" wasip1
 step "Helm 4 Wasm plugin (experimental)" helm_plugin
 step "browser from file://" browser
 echo "$passed passed, $failed failed"
