@@ -3,10 +3,11 @@
 #   1. the wasm crate: fmt, clippy (wasm32), its unit tests;
 #   2. web/build.sh: wasm-bindgen build (web + nodejs), wasm-opt, the 1 MB budget, the page as one
 #      self-contained file, web/dist/vaultwire-preview.html;
-#   3. parity: the nodejs build vs target/release/vaultwire, byte for byte, over every
-#      ../shared/fixtures/**/*.yaml (when ../shared exists) and the examples x every mode;
+#   3. parity: the nodejs build vs target/release/vaultwire, byte for byte, over the sample that
+#      tests/wasm/parity.mjs defines (examples, one render per shared chart, three Portkey ones) x
+#      every mode;
 #   4. the wasm32-wasip1 CLI under the PyPI wasmtime wheel (tests/wasm/wasip1.py) over the same matrix;
-#   5. the EXPERIMENTAL Helm 4 Wasm plugin under an Extism host (PyPI `extism`);
+#   5. the EXPERIMENTAL Helm 4 Wasm plugin under an Extism host (PyPI `extism`), the sample's streams;
 #   6. the page in Debian's chromium driven by npm playwright-core, opened from the file:// URL
 #      that `target/release/vaultwire preview` prints (no server: its CSP meta tag, no request).
 # Installs what is missing: rust targets, wasm-bindgen-cli (pinned), npm binaryen, esbuild and
@@ -18,6 +19,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 source tests/tools/env.sh
 python_env
+need_shared || true
 tools=target/wasm-node
 passed=0
 failed=0
@@ -66,11 +68,8 @@ wasip1() {
 }
 
 helm_plugin() {
-  python3 -c 'import extism' 2>/dev/null || python3 -m pip install -q 'extism==1.1.1' || return 1
   bash wasm/helm-plugin/build.sh || return 1
-  local streams=(examples/portkey-mini.helm4-stdin.yaml)
-  [ -d ../shared/fixtures ] && streams+=(../shared/fixtures/portkey/*.helm4-stdin.yaml ../shared/fixtures/charts/*.yaml)
-  python3 tests/wasm/helm_plugin.py target/helm-wasm-plugin/vaultwire-wasm target/release/vaultwire "${streams[@]}"
+  python3 tests/wasm/helm_plugin.py target/helm-wasm-plugin/vaultwire-wasm target/release/vaultwire target/wasm-parity
 }
 
 browser_tools() {
