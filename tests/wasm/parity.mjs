@@ -127,10 +127,10 @@ const largest = inputs.map((f) => [fs.statSync(f).size, f]).sort((a, b) => b[0] 
 const big = fs.readFileSync(largest[1], 'utf8');
 const [, bigArgs, bigConfig] = modes(keysOf(largest[1]))[1];
 const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
-const time = (f) => median(Array.from({ length: 21 }, () => { const t = performance.now(); f(); return performance.now() - t; }));
+const time = (f) => median(Array.from({ length: 7 }, () => { const t = performance.now(); f(); return performance.now() - t; }));
 const nat = time(() => spawnSync(native, bigArgs, { input: big, encoding: 'utf8' }));
 const was = time(() => { try { wasm.transform(big, bigConfig); } catch { /* timing only */ } });
-console.log(`bench: ${path.relative(root, largest[1])} (${largest[0]} bytes), mount, median of 21: ` +
+console.log(`bench: ${path.relative(root, largest[1])} (${largest[0]} bytes), mount, median of 7: ` +
   `native CLI ${nat.toFixed(2)} ms per process, wasm (Node ${process.version}) ${was.toFixed(2)} ms per call`);
 console.log(`node-parity: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
