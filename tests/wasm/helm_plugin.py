@@ -59,7 +59,8 @@ configs = {
     "mount-role-app": "mode: mount\nkeys: [PORTKEY_CLIENT_AUTH]\n"
     "vault: {secretPath: kv/data/app/config, role: app}\n",
 }
-check("the parity sample has streams", bool(streams), f"none in {parity}/cases.json")
+if not streams:  # a guard, not a check: counted only when it fails
+    check("the parity sample has streams", False, f"none in {parity}/cases.json")
 for path in streams:
     text = open(path, encoding="utf-8").read()
     for mode, config in configs.items():
