@@ -3,7 +3,7 @@
 # named after its version, so a warm machine installs nothing and every clone reuses them.
 #   python3, pytest, bao ...  a virtual environment of tests/requirements.txt (venv-<hash>), put first on PATH
 #   node_tools                npm packages pinned below (node-<hash>/node_modules)
-#   cargo_tool NAME VERSION   `cargo install --locked NAME@VERSION` into NAME-VERSION/, prints its bin dir
+#   cargo_tool NAME VERSION   `cargo install --locked NAME@VERSION` (unlocked if that fails) into NAME-VERSION/, prints its bin dir
 #   need_shared               ../shared/fixtures, or: absent and CI=true -> exit 1, absent else -> return 1
 # Every install step fails the run when it fails; none counts as a test.
 VAULTWIRE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -56,7 +56,14 @@ node_tools() {
   echo "$dir/node_modules"
 }
 
-_vw_cargo_install() { cargo install --locked --quiet --root "$3" "$1@$2" >&2; }
+# --locked first (the crate's own Cargo.lock). If that fails (e.g. a registry mirror that lacks a
+# version the lock names: wasm-bindgen-cli 0.2.130 locks webpki-roots 1.0.11), once more without
+# it: NAME stays exactly VERSION, its dependencies are the newest compatible ones.
+_vw_cargo_install() {
+  cargo install --locked --quiet --root "$3" "$1@$2" >&2 && return 0
+  echo "tests/tools/env.sh: cargo install --locked $1@$2 failed; retrying without --locked" >&2
+  cargo install --quiet --root "$3" "$1@$2" >&2
+}
 
 # cargo_tool NAME VERSION: prints the bin directory of crate NAME at VERSION, installed once.
 cargo_tool() {

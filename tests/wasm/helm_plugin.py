@@ -2,9 +2,10 @@
 called the way Helm calls a postrenderer/v1 plugin, with `manifests` as a string: its output must
 equal the native CLI's for the same config, its errors the CLI's text; and on the shape Helm
 through 4.3.1 sends ({"manifests":{}}, helm/helm#31832) it must fail naming the bug and the
-subprocess plugin, never return empty output.
+subprocess plugin, never return empty output. The streams are the inputs of the parity sample
+that tests/wasm/parity.mjs defines and writes to PARITY_DIR/cases.json.
 
-usage: python3 helm_plugin.py PLUGIN_DIR NATIVE_BIN STREAM...
+usage: python3 helm_plugin.py PLUGIN_DIR NATIVE_BIN PARITY_DIR
 """
 
 import json
@@ -16,7 +17,9 @@ import tempfile
 
 import extism
 
-plugin_dir, native, *streams = sys.argv[1:]
+plugin_dir, native, parity = sys.argv[1:]
+with open(os.path.join(parity, "cases.json"), encoding="utf-8") as f:
+    streams = list(dict.fromkeys(case["input"] for case in json.load(f)))
 manifest_text = open(os.path.join(plugin_dir, "plugin.yaml"), encoding="utf-8").read()
 assert re.search(r"^runtime: extism/v1$", manifest_text, re.M), "plugin.yaml: runtime"
 max_pages = int(re.search(r"^\s+maxPages: (\d+)", manifest_text, re.M).group(1))
@@ -56,6 +59,8 @@ configs = {
     "mount-role-app": "mode: mount\nkeys: [PORTKEY_CLIENT_AUTH]\n"
     "vault: {secretPath: kv/data/app/config, role: app}\n",
 }
+if not streams:  # a guard, not a check: counted only when it fails
+    check("the parity sample has streams", False, f"none in {parity}/cases.json")
 for path in streams:
     text = open(path, encoding="utf-8").read()
     for mode, config in configs.items():

@@ -1,1 +1,0 @@
-//! Nothing here: the test lives in `tests/wasip1.rs`.
