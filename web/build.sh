@@ -34,7 +34,8 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$inputs" ] && [ -f "$page" ] && [ -
   [ -f "$out/bound.wasm" ] && [ -f "$out/nodejs/vaultwire_wasm.js" ] && [ -f "$out/web/vaultwire_wasm.js" ]; then
   echo "web/build.sh: inputs unchanged ($stamp), wasm-bindgen, wasm-opt and esbuild skipped"
 else
-  bindgen="$(cargo_tool wasm-bindgen-cli "$pin")/wasm-bindgen"
+  # only the wasm-bindgen binary, without the TLS stack its test runner needs: half the cold install
+  bindgen="$(cargo_tool wasm-bindgen-cli "$pin" --no-default-features --bin wasm-bindgen)/wasm-bindgen"
   node_modules=$(node_tools)
   [ "$("$bindgen" --version | cut -d' ' -f2)" = "$pin" ] || {
     echo "web/build.sh: $bindgen is not wasm-bindgen $pin" >&2

@@ -59,17 +59,21 @@ node_tools() {
 # --locked first (the crate's own Cargo.lock). If that fails (e.g. a registry mirror that lacks a
 # version the lock names: wasm-bindgen-cli 0.2.130 locks webpki-roots 1.0.11), once more without
 # it: NAME stays exactly VERSION, its dependencies are the newest compatible ones.
+# _vw_cargo_install NAME VERSION [ARGS...] ROOT
 _vw_cargo_install() {
-  cargo install --locked --quiet --root "$3" "$1@$2" >&2 && return 0
-  echo "tests/tools/env.sh: cargo install --locked $1@$2 failed; retrying without --locked" >&2
-  cargo install --quiet --root "$3" "$1@$2" >&2
+  local name=$1 version=$2 root=${!#} args=("${@:3:$#-3}")
+  cargo install --locked --quiet --root "$root" "${args[@]}" "$name@$version" >&2 && return 0
+  echo "tests/tools/env.sh: cargo install --locked $name@$version failed; retrying without --locked" >&2
+  cargo install --quiet --root "$root" "${args[@]}" "$name@$version" >&2
 }
 
-# cargo_tool NAME VERSION: prints the bin directory of crate NAME at VERSION, installed once.
+# cargo_tool NAME VERSION [CARGO-INSTALL-ARGS...]: prints the bin directory of crate NAME at VERSION,
+# installed once (the arguments, e.g. `--no-default-features --bin X`, are part of the cache key).
 cargo_tool() {
   local dir="$VAULTWIRE_TOOL_CACHE/$1-$2"
-  [ -e "$dir/.installed" ] || echo "installing $1 $2 into $dir (cargo install, once)" >&2
-  _vw_install_into "$dir" _vw_cargo_install "$1" "$2" || return 1
+  [ "$#" -gt 2 ] && dir="$dir-$(echo "${@:3}" | _vw_hash)"
+  [ -e "$dir/.installed" ] || echo "installing $1 $2 ${*:3} into $dir (cargo install, once)" >&2
+  _vw_install_into "$dir" _vw_cargo_install "$@" || return 1
   echo "$dir/bin"
 }
 
