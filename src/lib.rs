@@ -158,6 +158,7 @@ pub fn wire<'a>(input: &'a str, config: &Config, options: Options) -> Result<Wir
         }
     };
     report.notes.extend(selection.notes.iter().cloned());
+    report.warnings.extend(selection.warnings.iter().cloned());
     report.keys = selection.fields();
     for s in &selection.selected {
         for o in &s.sources {

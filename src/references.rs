@@ -26,6 +26,9 @@ pub enum Reader {
         container: Rc<str>,
         prefix: String,
         explicit: BTreeSet<String>,
+        /// The container's `envFrom` sources after this one, with their prefixes: a later
+        /// source that defines a name wins ([`env_from_fate`]).
+        later: Vec<(ObjectRef, String)>,
     },
     /// A `secret` / `configMap` volume or projected source.
     Volume {
@@ -141,23 +144,18 @@ impl References {
                 } else {
                     BTreeSet::new()
                 };
-                for from in items(c, "/envFrom") {
-                    let Some(target) = ObjectRef::of_env_from(from) else {
-                        continue;
-                    };
+                let sources = env_from_sources(c);
+                for (i, ((target, prefix), from)) in sources.iter().enumerate() {
                     let optional = optional(&from["secretRef"]) || optional(&from["configMapRef"]);
                     self.push_pod(Reference {
                         at: at.clone(),
-                        target,
+                        target: target.clone(),
                         key: None,
                         reader: Reader::EnvFrom {
                             container: container.clone(),
-                            prefix: from
-                                .get("prefix")
-                                .and_then(Value::as_str)
-                                .unwrap_or("")
-                                .to_string(),
+                            prefix: prefix.clone(),
                             explicit: explicit.clone(),
+                            later: sources[i + 1..].iter().map(|(s, _)| s.clone()).collect(),
                         },
                         optional,
                         targeted,
@@ -402,6 +400,62 @@ impl References {
         }
         out
     }
+}
+
+/// A container's `envFrom` sources that name an object, in order: `((object, prefix), item)`.
+pub fn env_from_sources(c: &Value) -> Vec<((ObjectRef, String), &Value)> {
+    items(c, "/envFrom")
+        .filter_map(|f| {
+            let prefix = f.get("prefix").and_then(Value::as_str).unwrap_or("");
+            ObjectRef::of_env_from(f).map(|r| ((r, prefix.to_string()), f))
+        })
+        .collect()
+}
+
+/// What becomes of variable `name` that an `envFrom` source defines, given the container's
+/// `envFrom` sources after it (Kubernetes: `env` entries win over `envFrom`, and among `envFrom`
+/// sources the last one that defines a name wins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvFromFate<'a> {
+    /// The source's value reaches the container (unless an `env` entry sets the name).
+    Reaches,
+    /// A later source in the stream holds the name: its value wins.
+    Shadowed,
+    /// A later source outside the stream may define the name: what the container gets is not
+    /// known, so vaultwire leaves the variable as it is.
+    MaybeShadowed(&'a ObjectRef),
+}
+
+pub fn env_from_fate<'a>(
+    objects: &ChartObjects,
+    name: &str,
+    later: &'a [(ObjectRef, String)],
+) -> EnvFromFate<'a> {
+    let holds = |(t, p): &(ObjectRef, String)| {
+        name.strip_prefix(p.as_str())
+            .is_some_and(|k| objects.get(t).is_some_and(|o| o.holds(k)))
+    };
+    if later.iter().any(holds) {
+        return EnvFromFate::Shadowed;
+    }
+    match later.iter().find(|(t, _)| !objects.renders(t)) {
+        Some((t, _)) => EnvFromFate::MaybeShadowed(t),
+        None => EnvFromFate::Reaches,
+    }
+}
+
+/// The warning for a variable that reaches a container through `envFrom` and stays as it is
+/// ([`EnvFromFate::MaybeShadowed`]); `at` names the container.
+pub fn left_through_env_from(
+    at: &Place,
+    key: &str,
+    source: &ObjectRef,
+    name: &str,
+    later: &ObjectRef,
+) -> String {
+    format!(
+        "{at}: key {key} of {source} reaches it through envFrom as {name}, but the later envFrom source {later} is not rendered in this stream and may set {name} too; left as it is"
+    )
 }
 
 /// Kinds that never name a Secret or ConfigMap: not scanned.

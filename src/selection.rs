@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, HashMap};
 use crate::config::{validate_key, KeySpec};
 use crate::error::{Error, ErrorKind, Result};
 use crate::objects::{ChartObjects, ObjectRef};
-use crate::references::{Reader, References};
+use crate::references::{
+    env_from_fate, left_through_env_from, EnvFromFate, Reader, Reference, References,
+};
 
 /// One secret that moves to Vault.
 #[derive(Debug, Clone)]
@@ -50,6 +52,9 @@ pub struct Selection {
     aliases: BTreeMap<String, String>,
     /// Notes on how the selection was made (inferred fields).
     pub notes: Vec<String>,
+    /// Reads that full mode leaves as they are (an `envFrom` a later source outside the stream
+    /// may override).
+    pub warnings: Vec<String>,
 }
 
 /// A literal env entry of a targeted container (for `--keys-from-literals`).
@@ -176,6 +181,8 @@ impl Selection {
                 None => groups.push((key.to_string(), vec![obj.clone()])),
             };
         let mut synced_fields: Vec<String> = Vec::new();
+        // envFrom reads the rewrite leaves as they are: (reader, key, env name, later source)
+        let mut left: Vec<(&Reference, &str, String, &ObjectRef)> = Vec::new();
         for r in facts.refs.pod_references().iter().filter(|r| r.targeted) {
             if Some(&r.target) == facts.synced {
                 if let (Some(k), Reader::Env { .. }) = (&r.key, &r.reader) {
@@ -190,12 +197,43 @@ impl Selection {
             };
             match (&r.key, &r.reader) {
                 (Some(k), Reader::Env { .. }) if obj.holds(k) => add_source(k, &r.target),
-                (None, Reader::EnvFrom { .. }) => {
+                (None, Reader::EnvFrom { prefix, later, .. }) => {
                     for k in obj.keys.iter().filter(|k| r.reads(k) && env_name_like(k)) {
-                        add_source(k, &r.target);
+                        let name = format!("{prefix}{k}");
+                        // A read that keeps its chart object (a later envFrom source outside
+                        // the stream may set the name) moves nothing to Vault: it makes the
+                        // object no source of a field, so it neither takes a field nor
+                        // conflicts with one. What the object's other readers move is decided
+                        // by them.
+                        match env_from_fate(facts.objects, &name, later) {
+                            EnvFromFate::MaybeShadowed(t) => left.push((r, k, name, t)),
+                            EnvFromFate::Reaches | EnvFromFate::Shadowed => {
+                                add_source(k, &r.target)
+                            }
+                        }
                     }
                 }
                 _ => {}
+            }
+        }
+        for (r, key, name, later) in left {
+            if groups
+                .iter()
+                .any(|(k, objs)| k == key && objs.contains(&r.target))
+            {
+                continue; // a source all the same: the rewrite warns when it meets this reader
+            }
+            let container = match &r.reader {
+                Reader::EnvFrom { container, .. } => Some(container.to_string()),
+                _ => None,
+            };
+            let at = crate::error::Place {
+                container,
+                ..(*r.at).clone()
+            };
+            let warning = left_through_env_from(&at, key, &r.target, &name, later);
+            if !selection.warnings.contains(&warning) {
+                selection.warnings.push(warning);
             }
         }
         for field in synced_fields {
@@ -287,6 +325,15 @@ impl Selection {
             })?;
         }
         if selection.selected.is_empty() {
+            if let Some(first) = selection.warnings.first() {
+                return Err(Error::new(
+                    ErrorKind::Input,
+                    format!(
+                        "full mode found no configuration key it can move: every key the targeted containers read from a chart object reaches them through an envFrom that a later source outside the stream may override ({} such read(s); {first}); render that source in the stream, or restrict the targets",
+                        selection.warnings.len()
+                    ),
+                ));
+            }
             return Err(Error::new(
                 ErrorKind::Input,
                 "full mode found no configuration keys: no targeted env entry reads a Secret or ConfigMap rendered in this stream (a chart that renders literals, e.g. through `lookup`, has none); list the keys with -k KEY or `keys:` in the config, or pass --keys-from-literals",

@@ -18,6 +18,7 @@ use crate::document::{object_place, Document};
 use crate::error::{Error, ErrorKind, Place, Result};
 use crate::objects::{ChartObjects, ObjectRef};
 use crate::operators::Wired;
+use crate::references::{env_from_fate, env_from_sources, left_through_env_from, EnvFromFate};
 use crate::report::{EnvChange, Report};
 use crate::selection::{LiteralMatch, Selection};
 use delivery::InjectorFile;
@@ -450,11 +451,9 @@ impl Rewrite<'_> {
         let explicit: BTreeSet<&str> = crate::workload::items(c, "/env")
             .filter_map(|e| e.get("name").and_then(Value::as_str))
             .collect();
-        let sources: Vec<(ObjectRef, String)> = crate::workload::items(c, "/envFrom")
-            .filter_map(|f| {
-                let prefix = f.get("prefix").and_then(Value::as_str).unwrap_or("");
-                ObjectRef::of_env_from(f).map(|r| (r, prefix.to_string()))
-            })
+        let sources: Vec<(ObjectRef, String)> = env_from_sources(c)
+            .into_iter()
+            .map(|(source, _)| source)
             .collect();
         let mut out: Vec<(String, String, Moved)> = Vec::new();
         for (i, (target, prefix)) in sources.iter().enumerate() {
@@ -471,21 +470,15 @@ impl Rewrite<'_> {
                 }
                 // Among envFrom sources the last one wins: a later source that holds the name,
                 // or may hold it, decides the value.
-                let later = &sources[i + 1..];
-                let shadowed = later.iter().any(|(t, p)| {
-                    name.strip_prefix(p.as_str())
-                        .is_some_and(|k| self.objects.get(t).is_some_and(|o| o.holds(k)))
-                });
-                if shadowed {
-                    continue;
+                match env_from_fate(self.objects, &name, &sources[i + 1..]) {
+                    EnvFromFate::Shadowed => {}
+                    EnvFromFate::MaybeShadowed(t) => report
+                        .warnings
+                        .push(left_through_env_from(at, key, target, &name, t)),
+                    EnvFromFate::Reaches => {
+                        out.push((name, s.field.clone(), (target.clone(), key.clone())));
+                    }
                 }
-                if let Some((t, _)) = later.iter().find(|(t, _)| !self.objects.renders(t)) {
-                    report.warnings.push(format!(
-                        "{at}: key {key} of {target} reaches it through envFrom as {name}, but the later envFrom source {t} is not rendered in this stream and may set {name} too; left as it is"
-                    ));
-                    continue;
-                }
-                out.push((name, s.field.clone(), (target.clone(), key.clone())));
             }
         }
         out

@@ -505,3 +505,96 @@ fn a_stream_without_documents_goes_out_as_it_came_in_every_mode() {
         }
     }
 }
+
+fn full() -> Config {
+    Config {
+        mode: Some(Mode::Full),
+        existing_secret: Some("synced".into()),
+        ..Config::default()
+    }
+}
+
+const APP_ENV: &str =
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app-env}\ndata: {LOG_LEVEL: info}\n";
+/// `envFrom` app-env, then a Secret the stream does not render: it may set LOG_LEVEL too, so the
+/// variable is left as it is.
+const WORKER: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: worker}\nspec:\n  template:\n    spec:\n      containers:\n      - name: worker\n        envFrom:\n        - configMapRef: {name: app-env}\n        - secretRef: {name: outside}\n";
+
+fn web(env: &str) -> String {
+    format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n{env}")
+}
+
+/// Full mode rewrites the readers of `app-env`/LOG_LEVEL it can (web) and keeps the key for the
+/// `envFrom` it must leave (worker). The second run then sees LOG_LEVEL read from the synced
+/// Secret and, by worker, still from the ConfigMap: one field and a read that moves nothing,
+/// not two secrets sharing the field. Found by fuzz/fuzz_targets/transform.rs on a mastodon
+/// render whose web container's `secretRef` named a Secret outside the stream.
+#[test]
+fn full_mode_is_idempotent_when_an_env_from_read_is_left_as_it_is() {
+    let readers = [
+        "        envFrom:\n        - configMapRef: {name: app-env}\n",
+        "        env:\n        - name: LEVEL\n          valueFrom: {configMapKeyRef: {name: app-env, key: LOG_LEVEL}}\n",
+    ];
+    for reader in readers {
+        let input = [APP_ENV, &web(reader), WORKER].join("---\n");
+        let first = vaultwire::run(&input, &full()).unwrap_or_else(|e| panic!("{e}\n{input}"));
+        assert!(
+            first.stream.contains("name: synced") && first.stream.contains("key: LOG_LEVEL"),
+            "web reads the synced Secret:\n{}",
+            first.stream
+        );
+        assert!(
+            first.stream.contains(WORKER) && first.stream.contains(APP_ENV),
+            "worker and the key it reads stay:\n{}",
+            first.stream
+        );
+        let left = |w: &[String]| {
+            w.iter()
+                .filter(|w| w.contains("Secret 'outside'") && w.contains("left as it is"))
+                .count()
+        };
+        assert_eq!(
+            left(&first.report.warnings),
+            1,
+            "{:?}",
+            first.report.warnings
+        );
+        let second = vaultwire::run(&first.stream, &full())
+            .unwrap_or_else(|e| panic!("second run: {e}\n{}", first.stream));
+        assert_eq!(second.stream, first.stream, "not idempotent");
+        assert_eq!(
+            left(&second.report.warnings),
+            1,
+            "{:?}",
+            second.report.warnings
+        );
+    }
+}
+
+/// The rule does not hide a real clash: the chart itself reads LOG_LEVEL from the synced Secret
+/// (value unknown) while web's reader of `app-env`/LOG_LEVEL would move to it: refused. Only the
+/// read vaultwire leaves (worker's) is no source, so with it alone nothing is merged or changed.
+#[test]
+fn a_left_env_from_read_is_no_source_but_a_moving_reader_still_clashes() {
+    let api = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  template:\n    spec:\n      containers:\n      - name: api\n        env:\n        - name: LOG_LEVEL\n          valueFrom: {secretKeyRef: {name: synced, key: LOG_LEVEL}}\n";
+    let moving = web("        envFrom:\n        - configMapRef: {name: app-env}\n");
+    let clash = [APP_ENV, &moving, WORKER, api].join("---\n");
+    let e = vaultwire::run(&clash, &full()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Input);
+    assert!(
+        e.message()
+            .contains("two secrets would share the Vault field LOG_LEVEL"),
+        "{e}"
+    );
+    let left_only = [APP_ENV, WORKER, api].join("---\n");
+    let out = vaultwire::run(&left_only, &full()).unwrap();
+    assert_eq!(out.stream, left_only);
+    assert!(out.report.sources.is_empty(), "{:?}", out.report.sources);
+    // nothing at all to move: refused, saying why
+    let nothing = [APP_ENV, WORKER].join("---\n");
+    let e = vaultwire::run(&nothing, &full()).unwrap_err();
+    assert!(
+        e.message().contains("no configuration key it can move"),
+        "{e}"
+    );
+}
