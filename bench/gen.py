@@ -25,43 +25,42 @@ import base64
 import sys
 
 
+NAME = "app.kubernetes.io/name"
+INSTANCE = ("app.kubernetes.io/instance", "bench")
+
+
 def key(i):
     return f"CONFIG_KEY_{i:02d}"
 
 
-def secret(k):
-    lines = [
-        "---",
-        "# Source: bench/templates/secret.yaml",
-        "apiVersion: v1",
-        "kind: Secret",
-        "metadata:",
-        "  name: bench-config",
-        "  labels:",
-        "    app.kubernetes.io/instance: bench",
-        "type: Opaque",
-        "data:",
-    ]
-    for i in range(k):
-        value = base64.b64encode(f"bench-value-{i:02d}-not-a-secret".encode()).decode()
-        lines.append(f'  {key(i)}: "{value}"')
+def head(source, api_version, kind, name, labels=()):
+    """What every document starts with, as `helm template` prints it: the separator, the
+    `# Source:` comment, apiVersion, kind, and metadata (the name, then `labels` in order)."""
+    lines = ["---", f"# Source: bench/templates/{source}", f"apiVersion: {api_version}", f"kind: {kind}",
+             "metadata:", f"  name: {name}"]
+    if labels:
+        lines += ["  labels:"] + [f"    {k}: {v}" for k, v in labels]
     return "\n".join(lines) + "\n"
+
+
+def opaque_secret(source, name, labels, data):
+    """A Secret holding `data`, (key, plaintext) pairs, base64-encoded as charts render them."""
+    lines = ["type: Opaque", "data:"]
+    for k, plain in data:
+        lines.append(f'  {k}: "{base64.b64encode(plain.encode()).decode()}"')
+    return head(source, "v1", "Secret", name, labels) + "\n".join(lines) + "\n"
+
+
+def secret(k):
+    data = [(key(i), f"bench-value-{i:02d}-not-a-secret") for i in range(k)]
+    return opaque_secret("secret.yaml", "bench-config", [INSTANCE], data)
 
 
 def workload(source, name, env):
     """A Deployment as charts render them: `env` is the YAML of its env entries after the two
     literal ones every bench Deployment has."""
-    return f"""---
-# Source: bench/templates/{source}
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {name}
-  labels:
-    app.kubernetes.io/name: {name}
-    app.kubernetes.io/instance: bench
-    app.kubernetes.io/managed-by: Helm
-spec:
+    labels = [(NAME, name), INSTANCE, ("app.kubernetes.io/managed-by", "Helm")]
+    return head(source, "apps/v1", "Deployment", name, labels) + f"""spec:
   replicas: 2
   selector:
     matchLabels:
@@ -101,16 +100,8 @@ def deployment(n, k):
 
 
 def service(n):
-    return f"""---
-# Source: bench/templates/service-{n}.yaml
-apiVersion: v1
-kind: Service
-metadata:
-  name: app-{n:05d}
-  labels:
-    app.kubernetes.io/name: app-{n:05d}
-    app.kubernetes.io/instance: bench
-spec:
+    name = f"app-{n:05d}"
+    return head(f"service-{n}.yaml", "v1", "Service", name, [(NAME, name), INSTANCE]) + f"""spec:
   type: ClusterIP
   ports:
   - port: 80
@@ -118,7 +109,7 @@ spec:
     protocol: TCP
     name: http
   selector:
-    app.kubernetes.io/name: app-{n:05d}
+    app.kubernetes.io/name: {name}
 """
 
 
@@ -127,20 +118,9 @@ def pair_key(n, distinct):
 
 
 def pair_secret(n, distinct):
-    value = base64.b64encode(f"bench-password-{n:04d}-not-a-secret".encode()).decode()
-    return f"""---
-# Source: bench/templates/pair-secret-{n}.yaml
-apiVersion: v1
-kind: Secret
-metadata:
-  name: app-{n:04d}
-  labels:
-    app.kubernetes.io/name: app-{n:04d}
-    app.kubernetes.io/instance: bench
-type: Opaque
-data:
-  {pair_key(n, distinct)}: "{value}"
-"""
+    name = f"app-{n:04d}"
+    data = [(pair_key(n, distinct), f"bench-password-{n:04d}-not-a-secret")]
+    return opaque_secret(f"pair-secret-{n}.yaml", name, [(NAME, name), INSTANCE], data)
 
 
 def pair_deployment(n, distinct):
@@ -155,13 +135,7 @@ def pair_deployment(n, distinct):
 
 def crd_like(n, size):
     """A custom resource shaped like a big CRD schema: nested maps and long descriptions."""
-    head = f"""---
-# Source: bench/templates/crds/widget-{n}.yaml
-apiVersion: bench.example.com/v1
-kind: WidgetSchema
-metadata:
-  name: widget-{n:05d}
-spec:
+    top = head(f"crds/widget-{n}.yaml", "bench.example.com/v1", "WidgetSchema", f"widget-{n:05d}") + """spec:
   group: bench.example.com
   versions:
   - name: v1
@@ -172,8 +146,8 @@ spec:
         type: object
         properties:
 """
-    parts = [head]
-    total = len(head)
+    parts = [top]
+    total = len(top)
     f = 0
     while total < size:
         block = f"""          field{f:05d}:

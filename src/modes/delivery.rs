@@ -96,7 +96,7 @@ pub fn exec_delivered_fields(annotations: Option<&Value>, c: &Value) -> Vec<Stri
 /// Delivers container `c`; returns the injector files it reads.
 pub fn deliver(
     c: &mut Value,
-    mut job: Job<'_>,
+    job: Job<'_>,
     style: &ContainerStyle,
     paths: &BTreeMap<String, VaultPath>,
     report: &mut Report,
@@ -123,6 +123,9 @@ pub fn deliver(
         .collect();
     let arguments = arguments_reading_vault(c, &env);
     let reading = Reading {
+        job,
+        style,
+        paths,
         env,
         composed,
         arguments,
@@ -138,11 +141,11 @@ pub fn deliver(
                         style.delivery
                     ),
                 )
-                .at(job.at.clone()));
+                .at(reading.job.at.clone()));
             }
-            files_of(c, &reading, &mut job, style, paths, report)?
+            files_of(c, reading, report)?
         }
-        Delivery::Exec => exec(c, &reading, &mut job, style, paths, report)?,
+        Delivery::Exec => exec(c, reading, report)?,
     };
     Ok(files)
 }
@@ -178,23 +181,22 @@ fn def_parts(d: &Def) -> Vec<Part> {
     }
 }
 
-/// What delivery reads off one container: its env as the kubelet builds it, the entries that
-/// compose a moved value, and the `command`/`args` items that expand one.
-struct Reading {
+/// What a delivery style works from: the container's job, its style and the Vault paths, with
+/// what delivery reads off the container: its env as the kubelet builds it, the entries that
+/// compose a moved value, and the `command`/`args` items that expand one. One value, so that
+/// every style takes the same inputs.
+struct Reading<'a> {
+    job: Job<'a>,
+    style: &'a ContainerStyle,
+    paths: &'a BTreeMap<String, VaultPath>,
     env: Env,
     composed: Vec<usize>,
     arguments: Vec<(&'static str, usize, Vec<String>)>,
 }
 
 /// `path` and `file` delivery: a file per carried field and per composed value.
-fn files_of(
-    c: &mut Value,
-    reading: &Reading,
-    job: &mut Job<'_>,
-    style: &ContainerStyle,
-    paths: &BTreeMap<String, VaultPath>,
-    report: &mut Report,
-) -> Result<Vec<InjectorFile>> {
+fn files_of(c: &mut Value, reading: Reading<'_>, report: &mut Report) -> Result<Vec<InjectorFile>> {
+    let (job, style, paths) = (reading.job, reading.style, reading.paths);
     let (env, composed) = (&reading.env, &reading.composed);
     let mut files: Vec<InjectorFile> = Vec::new();
     let mut fields: Vec<&str> = job.carried.iter().map(|(_, f, _)| f.as_str()).collect();
@@ -373,14 +375,8 @@ fn shell_name(name: &str) -> bool {
 }
 
 /// `exec` delivery: the env file, the entries it replaces, and the wrapped command.
-fn exec(
-    c: &mut Value,
-    reading: &Reading,
-    job: &mut Job<'_>,
-    style: &ContainerStyle,
-    paths: &BTreeMap<String, VaultPath>,
-    report: &mut Report,
-) -> Result<Vec<InjectorFile>> {
+fn exec(c: &mut Value, reading: Reading<'_>, report: &mut Report) -> Result<Vec<InjectorFile>> {
+    let (job, style, paths) = (reading.job, reading.style, reading.paths);
     let (env, composed, arguments) = (&reading.env, &reading.composed, &reading.arguments);
     let container = job.at.container.clone().unwrap_or_default();
     let input = |message: String| Error::new(ErrorKind::Input, message).at(job.at.clone());

@@ -3,10 +3,10 @@ for this test: secret names, lower-casing, preserve-secret-case, agent-inject-fi
 secret-volume-path, templates (vault-k8s's default template when none is given) and
 error-on-missing-key; then a Vault/OpenBao Agent config that renders them once."""
 
-import json
 import os
 import posixpath
-import subprocess
+
+import bao_agent
 
 P = "vault.hashicorp.com/"
 SECRET = P + "agent-inject-secret-"
@@ -76,10 +76,7 @@ def secrets(annotations):
 def run_agent(bao_addr, token, secs, root, timeout=60):
     """Render `secs` once with `bao agent` (token_file auth, exit_after_auth) into root +
     each pod path. Returns (returncode, log text)."""
-    os.makedirs(root, exist_ok=True)
-    token_file = os.path.join(root, ".token")
-    with open(token_file, "w") as f:
-        f.write(token)
+    token_file = bao_agent.token_file(root, token)
     dests = [s.dest for s in secs]
     assert len(set(dests)) == len(dests), f"two secrets write one file: {dests}"
     config = {
@@ -99,12 +96,7 @@ def run_agent(bao_addr, token, secs, root, timeout=60):
             for s in secs
         ],
     }
-    cfg = os.path.join(root, ".agent.json")
-    with open(cfg, "w") as f:
-        json.dump(config, f, indent=1)
-    env = {"PATH": os.environ["PATH"], "HOME": root}
-    p = subprocess.run(["bao", "agent", f"-config={cfg}"], capture_output=True, text=True, timeout=timeout, env=env)
-    return p.returncode, p.stdout + p.stderr
+    return bao_agent.run(config, root, timeout)
 
 
 def reader(root):

@@ -21,6 +21,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import bao_agent
+
 SRC = Path(__file__).resolve().parent.parent / "injector-oracle"
 SOURCES = ("go.mod", "go.sum", "main.go")
 
@@ -114,16 +116,8 @@ def render_with_bao(agent_config, bao_addr, token, root, timeout=60):
     """Run the injector's agent config once with `bao agent` against bao_addr; a template's
     /vault/secrets/x lands at root + /vault/secrets/x. Returns (returncode, log text)."""
     root = os.path.abspath(root)
-    os.makedirs(root, exist_ok=True)
-    token_file = os.path.join(root, ".token")
-    with open(token_file, "w") as f:
-        f.write(token)
+    token_file = bao_agent.token_file(root, token)
     config = local_agent_config(agent_config, bao_addr, token_file, root)
     for path in [config["pid_file"]] + [s["config"]["path"] for s in config["auto_auth"].get("sink", [])]:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-    cfg = os.path.join(root, ".agent.json")
-    with open(cfg, "w") as f:
-        json.dump(config, f, indent=1)
-    env = {"PATH": os.environ["PATH"], "HOME": root}
-    p = subprocess.run(["bao", "agent", f"-config={cfg}"], capture_output=True, text=True, timeout=timeout, env=env)
-    return p.returncode, p.stdout + p.stderr
+    return bao_agent.run(config, root, timeout)

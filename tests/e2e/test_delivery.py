@@ -424,15 +424,20 @@ def _problems_for_container(r, style, w, group, ic, oc, printer):
     except KubeletError as e:
         return [f"{where}: the kubelet would not start the wired container: {e}"], view
     problems = []
-    same = lambda: [n for n in view.env if n not in view.depends and wenv.get(n) != view.env[n]]
+
+    def untouched_rest(expected_names):
+        """What a container keeps whatever its style: every variable that depends on no moved key
+        has its value, none is added beyond expected_names, and command/args are as they were."""
+        out = [f"{where}: env {n} changed" for n in view.env if n not in view.depends and wenv.get(n) != view.env[n]]
+        out += [f"{where}: env {n} added" for n in sorted(set(wenv) - expected_names)]
+        if container_argv(oc, wenv) != container_argv(ic, view.env):
+            out.append(f"{where}: command/args changed")
+        return out
+
     if w is None:
         if view.depends or view.argv_depends:
             problems.append(f"{where}: reads a moved key ({sorted(view.depends)}) but its pod is not wired")
-        problems += [f"{where}: env {n} changed" for n in same()]
-        problems += [f"{where}: env {n} added" for n in sorted(set(wenv) - set(view.env))]
-        if container_argv(oc, wenv) != container_argv(ic, view.env):
-            problems.append(f"{where}: command/args changed")
-        return problems, view
+        return problems + untouched_rest(set(view.env)), view
     files = {posixpath.normpath(k): v for k, v in w.files_a.items()}
     volumes = [v.rstrip("/") + "/" for v in injector.volume_paths(w.ann)]
 
@@ -457,24 +462,16 @@ def _problems_for_container(r, style, w, group, ic, oc, printer):
             problems += file_holds(wenv[carrier], view.env[n], carrier)
             if style == "file" and n in wenv:
                 problems.append(f"{where}: env {n} still set beside {carrier}")
-        problems += [f"{where}: env {n} changed" for n in same()]
         expected_names = set(view.env) - (view.depends if style == "file" else set())
         expected_names |= {n + SUFFIX for n in view.depends} if style == "file" else set()
-        problems += [f"{where}: env {n} added" for n in sorted(set(wenv) - expected_names)]
-        if container_argv(oc, wenv) != container_argv(ic, view.env):
-            problems.append(f"{where}: command/args changed")
-        return problems, view
+        return problems + untouched_rest(expected_names), view
 
     # exec
     wrapped = oc.get("command") != ic.get("command") or oc.get("args") != ic.get("args")
     if not (view.depends or view.argv_depends):
         if wrapped:
             problems.append(f"{where}: wrapped though it reads no moved key")
-        problems += [f"{where}: env {n} changed" for n in same()]
-        problems += [f"{where}: env {n} added" for n in sorted(set(wenv) - set(view.env))]
-        if container_argv(oc, wenv) != container_argv(ic, view.env):
-            problems.append(f"{where}: command/args changed")
-        return problems, view
+        return problems + untouched_rest(set(view.env)), view
     if not wrapped:
         return [f"{where}: reads a moved key ({sorted(view.depends)}) but its command is not wrapped"], view
     problems += [f"{where}: env {n} still in the pod spec" for n in sorted(view.depends & set(wenv))]

@@ -11,6 +11,25 @@ fn deployment(env: &str, annotations: &str) -> String {
     )
 }
 
+/// Partial mode moving DB_PASSWORD to Secret `synced`: the run most tests here start from.
+const PARTIAL: [&str; 6] = ["-m", "partial", "--secret", "synced", "-k", "DB_PASSWORD"];
+/// The same key in mount mode.
+const MOUNT: [&str; 8] = [
+    "-m",
+    "mount",
+    "--vault-path",
+    "kv/app",
+    "--role",
+    "r",
+    "-k",
+    "DB_PASSWORD",
+];
+
+/// `base` with `more` after it.
+fn plus<'a>(base: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {
+    [base, more].concat()
+}
+
 fn literal(name: &str) -> String {
     format!("        - name: {name}\n          value: {SECRET_VALUE}\n")
 }
@@ -59,11 +78,7 @@ fn fails(args: &[&str], stdin: &str, code: i32) -> String {
 fn bad_yaml_names_the_document_its_file_and_the_line() {
     let good = deployment(&literal("DB_PASSWORD"), "        a: b\n");
     let bad = format!("{good}---\n# Source: app/templates/broken.yaml\nkind: Deployment\nmetadata:\n  name: x\n  password: {SECRET_VALUE}\n   bad: [\n");
-    let err = fails(
-        &["-m", "partial", "--secret", "synced", "-k", "DB_PASSWORD"],
-        &bad,
-        1,
-    );
+    let err = fails(&PARTIAL, &bad, 1);
     assert!(err.contains("document 2"), "{err}");
     assert!(err.contains("app/templates/broken.yaml"), "{err}");
     let line = bad
@@ -98,17 +113,7 @@ fn conflicting_annotation_names_workload_and_annotation() {
         &literal("DB_PASSWORD"),
         "        vault.hashicorp.com/role: other-role\n",
     );
-    let args = [
-        "-m",
-        "mount",
-        "--vault-path",
-        "kv/data/app",
-        "--role",
-        "app",
-        "-k",
-        "DB_PASSWORD",
-    ];
-    let err = fails(&args, &input, 1);
+    let err = fails(&MOUNT, &input, 1);
     assert!(
         err.contains("document 1 (app/templates/deployment.yaml, Deployment 'api')"),
         "{err}"
@@ -119,8 +124,8 @@ fn conflicting_annotation_names_workload_and_annotation() {
     );
     assert!(err.contains("--force"), "{err}");
     // --force overwrites it
-    let (stdout, _) = succeeds(&[&args[..], &["--force"]].concat(), &input);
-    assert!(stdout.contains("vault.hashicorp.com/role: app"));
+    let (stdout, _) = succeeds(&plus(&MOUNT, &["--force"]), &input);
+    assert!(stdout.contains("vault.hashicorp.com/role: r\n"), "{stdout}");
 }
 
 #[test]
@@ -171,11 +176,7 @@ fn synced_secret_rendered_by_the_chart_is_a_conflict() {
         "{}{secret}",
         deployment(&literal("DB_PASSWORD"), "        a: b\n")
     );
-    let err = fails(
-        &["-m", "partial", "--secret", "synced", "-k", "DB_PASSWORD"],
-        &input,
-        1,
-    );
+    let err = fails(&PARTIAL, &input, 1);
     assert!(
         err.contains("document 2 (app/templates/secret.yaml, Secret 'synced')"),
         "{err}"
@@ -185,48 +186,18 @@ fn synced_secret_rendered_by_the_chart_is_a_conflict() {
 #[test]
 fn strict_turns_warnings_into_an_error() {
     let input = deployment(&literal("DB_PASSWORD"), "        a: b\n");
-    let args = [
-        "-m",
-        "partial",
-        "--secret",
-        "synced",
-        "-k",
-        "DB_PASSWORD",
-        "-k",
-        "NOWHERE",
-    ];
+    let args = plus(&PARTIAL, &["-k", "NOWHERE"]);
     let (_, stderr) = succeeds(&args, &input);
     assert!(stderr.contains("key NOWHERE is not carried"));
-    let err = fails(&[&args[..], &["--strict"]].concat(), &input, 1);
+    let err = fails(&plus(&args, &["--strict"]), &input, 1);
     assert!(err.contains("--strict") && err.contains("NOWHERE"), "{err}");
 }
 
 #[test]
 fn explain_never_prints_a_value() {
     let input = deployment(&literal("DB_PASSWORD"), "        a: b\n");
-    for args in [
-        vec![
-            "-m",
-            "partial",
-            "--secret",
-            "synced",
-            "-k",
-            "DB_PASSWORD",
-            "--explain",
-        ],
-        vec![
-            "-m",
-            "mount",
-            "--vault-path",
-            "kv/app",
-            "--role",
-            "r",
-            "-k",
-            "DB_PASSWORD",
-            "--explain",
-        ],
-    ] {
-        let (_, stderr) = succeeds(&args, &input);
+    for base in [&PARTIAL[..], &MOUNT[..]] {
+        let (_, stderr) = succeeds(&plus(base, &["--explain"]), &input);
         assert!(
             stderr.contains("env DB_PASSWORD: literal value ->"),
             "{stderr}"
@@ -239,17 +210,10 @@ fn explain_never_prints_a_value() {
 fn report_file_holds_the_change_set_as_json() {
     let input = deployment(&literal("DB_PASSWORD"), "        a: b\n");
     let path = std::env::temp_dir().join(format!("vaultwire-report-{}.json", std::process::id()));
-    let args = [
-        "-m",
-        "partial",
-        "--secret",
-        "synced",
-        "-k",
-        "DB_PASSWORD",
-        "--report",
-        path.to_str().unwrap(),
-    ];
-    succeeds(&args, &input);
+    succeeds(
+        &plus(&PARTIAL, &["--report", path.to_str().unwrap()]),
+        &input,
+    );
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(!text.contains(SECRET_VALUE), "{text}");
     let report: serde_json::Value = serde_json::from_str(&text).unwrap();

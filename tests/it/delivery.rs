@@ -51,6 +51,20 @@ spec:
     )
 }
 
+/// `stream` (of `deployment`) with pod annotations, `name: value` lines, beside its labels.
+fn with_pod_annotations(stream: &str, annotations: &[&str]) -> String {
+    let labels = "      labels: {app: api}\n";
+    assert!(
+        stream.contains(labels),
+        "no pod labels to annotate beside in {stream}"
+    );
+    let lines: String = annotations
+        .iter()
+        .map(|a| format!("        {a}\n"))
+        .collect();
+    stream.replace(labels, &format!("{labels}      annotations:\n{lines}"))
+}
+
 const ENV: &str = "        - name: EARLY
           value: $(PASSWORD)
         - name: USER
@@ -427,10 +441,7 @@ fn an_init_container_reading_a_moved_key_runs_after_the_agent() {
     let p = pod(&run(&no_init, &config(Mode::Mount, None)).unwrap().stream);
     assert_eq!(annotation(&p, "agent-init-first"), None);
     // a chart that says "false" is a conflict, as other annotations are
-    let said = input.replace(
-        "      labels: {app: api}\n",
-        "      labels: {app: api}\n      annotations:\n        vault.hashicorp.com/agent-init-first: \"false\"\n",
-    );
+    let said = with_pod_annotations(&input, &["vault.hashicorp.com/agent-init-first: \"false\""]);
     let err = run(&said, &config(Mode::Mount, None)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
     assert!(err.to_string().contains("agent-init-first"));
@@ -438,31 +449,22 @@ fn an_init_container_reading_a_moved_key_runs_after_the_agent() {
 
 #[test]
 fn lint_finds_a_path_in_an_expansion_of_a_hand_wired_stream() {
-    let hand = "apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: api
-spec:
-  template:
-    metadata:
-      annotations:
-        vault.hashicorp.com/agent-inject: \"true\"
-        vault.hashicorp.com/agent-inject-secret-password: kv/data/app
-        vault.hashicorp.com/agent-inject-file-password: password
-    spec:
-      containers:
-      - name: app
-        image: app
-        args: [--pw=$(PASSWORD)]
-        env:
-        - name: PASSWORD
+    let env = "        - name: PASSWORD
           value: /vault/secrets/password
         - name: PASSWORD_FILE
           value: /vault/secrets/password
         - name: URL
           value: pg://u:$(PASSWORD)@h/$(PASSWORD_FILE)
 ";
-    let findings = lint(hand, &Config::default()).unwrap();
+    let hand = with_pod_annotations(
+        &deployment(env, "        args: [--pw=$(PASSWORD)]\n", false),
+        &[
+            "vault.hashicorp.com/agent-inject: \"true\"",
+            "vault.hashicorp.com/agent-inject-secret-password: kv/data/app",
+            "vault.hashicorp.com/agent-inject-file-password: password",
+        ],
+    );
+    let findings = lint(&hand, &Config::default()).unwrap();
     let hits: Vec<(Option<&str>, &str)> = findings
         .iter()
         .filter(|f| f.rule == "path-in-expansion")

@@ -5,7 +5,7 @@
 //! Helm 4 stream, Helm 3 leaves hooks out) set `PODINFO_SVC`. No Secret or ConfigMap is rendered.
 
 use crate::support::{
-    expect_failure, read_text, report, run_and_check, shared_dir_required, Checked, Mode, Scenario,
+    expect_failure, over_shared, read_text, run_and_check, Checked, Mode, Scenario,
 };
 use std::path::Path;
 
@@ -54,77 +54,59 @@ fn check(sc: &Scenario, text: &str, failures: &mut Vec<String>) -> Checked {
     checked
 }
 
+/// The Deployment's key on every fixture in every mode, with or without --keep-plaintext: the
+/// contract holds and the Deployment is rewritten.
+fn deployment_key_everywhere(test: &str, keep_plaintext: bool) {
+    over_shared(test, |dir, failures| {
+        for fixture in FIXTURES {
+            let text = fixture_text(dir, fixture);
+            for mode in Mode::ALL {
+                let mut sc = podinfo_scenario(fixture, mode, &[DEPLOYMENT_KEY]);
+                sc.keep_plaintext = keep_plaintext;
+                let checked = check(&sc, &text, failures);
+                require_rewrite(&checked, &sc, "Deployment", DEPLOYMENT, failures);
+            }
+        }
+    });
+}
+
 #[test]
 fn podinfo_deployment_key_in_every_mode() {
-    let test = "podinfo_deployment_key_in_every_mode";
-    let Some(dir) = shared_dir_required(test) else {
-        return;
-    };
-    let mut failures = Vec::new();
-    for fixture in FIXTURES {
-        let text = fixture_text(&dir, fixture);
-        for mode in Mode::ALL {
-            let sc = podinfo_scenario(fixture, mode, &[DEPLOYMENT_KEY]);
-            let checked = check(&sc, &text, &mut failures);
-            require_rewrite(&checked, &sc, "Deployment", DEPLOYMENT, &mut failures);
-        }
-    }
-    report(test, &failures);
+    deployment_key_everywhere("podinfo_deployment_key_in_every_mode", false);
 }
 
 /// Helm 4 includes the test hook Pods: in mount mode their agent must pre-populate only.
 #[test]
 fn podinfo_hook_pods_in_every_mode() {
-    let test = "podinfo_hook_pods_in_every_mode";
-    let Some(dir) = shared_dir_required(test) else {
-        return;
-    };
-    let fixture = FIXTURES[0];
-    let text = fixture_text(&dir, fixture);
-    let mut failures = Vec::new();
-    for mode in Mode::ALL {
-        let sc = podinfo_scenario(fixture, mode, &[DEPLOYMENT_KEY, HOOK_KEY]);
-        let checked = check(&sc, &text, &mut failures);
-        require_rewrite(&checked, &sc, "Deployment", DEPLOYMENT, &mut failures);
-        for pod in [
-            "rel1-podinfo-jwt-test-y2m0z",
-            "rel1-podinfo-service-test-qd6ou",
-        ] {
-            require_rewrite(&checked, &sc, "Pod", pod, &mut failures);
+    over_shared("podinfo_hook_pods_in_every_mode", |dir, failures| {
+        let fixture = FIXTURES[0];
+        let text = fixture_text(dir, fixture);
+        for mode in Mode::ALL {
+            let sc = podinfo_scenario(fixture, mode, &[DEPLOYMENT_KEY, HOOK_KEY]);
+            let checked = check(&sc, &text, failures);
+            require_rewrite(&checked, &sc, "Deployment", DEPLOYMENT, failures);
+            for pod in [
+                "rel1-podinfo-jwt-test-y2m0z",
+                "rel1-podinfo-service-test-qd6ou",
+            ] {
+                require_rewrite(&checked, &sc, "Pod", pod, failures);
+            }
         }
-    }
-    report(test, &failures);
+    });
 }
 
 #[test]
 fn podinfo_keep_plaintext_changes_only_the_workload() {
-    let test = "podinfo_keep_plaintext_changes_only_the_workload";
-    let Some(dir) = shared_dir_required(test) else {
-        return;
-    };
-    let mut failures = Vec::new();
-    for fixture in FIXTURES {
-        let text = fixture_text(&dir, fixture);
-        for mode in Mode::ALL {
-            let mut sc = podinfo_scenario(fixture, mode, &[DEPLOYMENT_KEY]);
-            sc.keep_plaintext = true;
-            check(&sc, &text, &mut failures);
-        }
-    }
-    report(test, &failures);
+    deployment_key_everywhere("podinfo_keep_plaintext_changes_only_the_workload", true);
 }
 
 /// podinfo renders no Secret or ConfigMap, so `full` has no keys to take from the stream.
 #[test]
 fn podinfo_full_without_keys_asks_for_k() {
-    let test = "podinfo_full_without_keys_asks_for_k";
-    let Some(dir) = shared_dir_required(test) else {
-        return;
-    };
-    let mut failures = Vec::new();
-    for fixture in FIXTURES {
-        let sc = podinfo_scenario(fixture, Mode::Full, &[]);
-        failures.extend(expect_failure(&sc, &fixture_text(&dir, fixture), &["-k"]));
-    }
-    report(test, &failures);
+    over_shared("podinfo_full_without_keys_asks_for_k", |dir, failures| {
+        for fixture in FIXTURES {
+            let sc = podinfo_scenario(fixture, Mode::Full, &[]);
+            failures.extend(expect_failure(&sc, &fixture_text(dir, fixture), &["-k"]));
+        }
+    });
 }

@@ -5,12 +5,12 @@
 //! supabase, mastodon and sentry renders and on small inline streams.
 
 use crate::refs_reader::{
-    args, b64, check_reads_field, command, containers, entry_key_ref, env, env_from, env_name,
-    match_documents, names, notes_and_warnings, pod_reads, pods, rendered, run_ok, searchable,
-    ObjRef, Pod, Read, NOTE, WARNING,
+    args, b64, check_reads_field, command, containers, doc_label, entry_key_ref, env, env_from,
+    env_name, match_documents, names, notes_and_warnings, pod_reads, pods, rendered, run_ok,
+    searchable, Container, ObjRef, Pod, Read, NOTE, WARNING,
 };
 use crate::support::{
-    read_stream, read_text, report, run_vaultwire, shared_dir_required, Document, Mode,
+    over_shared, read_stream, read_text, report, run_vaultwire, Document, Mode, RunResult,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -19,8 +19,11 @@ use std::path::Path;
 // ----------------------------------------------------------------------------------------------
 // Helpers
 
-fn chart(dir: &Path, name: &str) -> String {
-    read_text(&dir.join(format!("charts/{name}.helm4-stdin.yaml")))
+/// A shared chart's Helm 4 stream: its text and its documents.
+fn chart(dir: &Path, name: &str) -> (String, Vec<Document>) {
+    let text = read_text(&dir.join(format!("charts/{name}.helm4-stdin.yaml")));
+    let docs = read_stream(&text).expect("fixture parses");
+    (text, docs)
 }
 
 fn q(s: &str) -> String {
@@ -123,48 +126,69 @@ fn entries<'a>(
     found
 }
 
-/// Checks that exactly one entry `kind/name/container/env` exists in `docs` and that it reads
-/// Vault field `field` the mode's way.
-fn expect_field(
-    label: &str,
-    docs: &[Document],
+/// `(kind, name, container, env)`: one env entry of a workload.
+type Target<'a> = (&'a str, &'a str, &'a str, &'a str);
+
+/// A run that exited 0 with an output that parses: its label for messages (the command, after
+/// the chart's or the case's name where there is one), its mode, and what it wrote.
+struct Ran {
+    label: String,
     mode: Mode,
-    (kind, name, container, env_wanted): (&str, &str, &str, &str),
-    field: &str,
-    failures: &mut Vec<String>,
-) {
-    let found = entries(docs, kind, name, container, env_wanted);
-    let at = format!("{label}: {kind} '{name}' container '{container}' env {env_wanted}");
-    match found.as_slice() {
-        [(d, pod, e)] => {
-            if let Err(why) = check_reads_field(mode, &d.value, pod, env_wanted, e, field) {
-                failures.push(format!("{at}: must read Vault field {field}: {why}"));
-            }
-        }
-        other => failures.push(format!(
-            "{at}: found {} such entries, expected 1",
-            other.len()
-        )),
-    }
+    run: RunResult,
+    outs: Vec<Document>,
 }
 
-/// The single entry `kind/name/container/env` must be exactly `want`.
-fn expect_entry(
-    label: &str,
-    docs: &[Document],
-    (kind, name, container, env_wanted): (&str, &str, &str, &str),
-    want: &Value,
-    failures: &mut Vec<String>,
-) {
-    let found = entries(docs, kind, name, container, env_wanted);
-    let at = format!("{label}: {kind} '{name}' container '{container}' env {env_wanted}");
-    match found.as_slice() {
-        [(_, _, e)] if e == want => {}
-        [(_, _, e)] => failures.push(format!("{at}: expected {want}, got {e}")),
-        other => failures.push(format!(
-            "{at}: found {} such entries, expected 1",
-            other.len()
-        )),
+impl Ran {
+    /// The single entry `target` in the output, with the place it names for messages; `None`,
+    /// and a failure, when there is not exactly one.
+    fn single_entry(
+        &self,
+        (kind, name, container, env_wanted): Target,
+        failures: &mut Vec<String>,
+    ) -> Option<(String, &Document, Pod, Value)> {
+        let label = &self.label;
+        let at = format!("{label}: {kind} '{name}' container '{container}' env {env_wanted}");
+        let mut found = entries(&self.outs, kind, name, container, env_wanted);
+        if found.len() != 1 {
+            failures.push(format!(
+                "{at}: found {} such entries, expected 1",
+                found.len()
+            ));
+            return None;
+        }
+        let (d, pod, e) = found.remove(0);
+        Some((at, d, pod, e))
+    }
+
+    /// Exactly one entry `target` in the output, reading Vault field `field` the mode's way.
+    fn expect_field(&self, target: Target, field: &str, failures: &mut Vec<String>) {
+        let Some((at, d, pod, e)) = self.single_entry(target, failures) else {
+            return;
+        };
+        if let Err(why) = check_reads_field(self.mode, &d.value, &pod, target.3, &e, field) {
+            failures.push(format!("{at}: must read Vault field {field}: {why}"));
+        }
+    }
+
+    /// The single entry `target` in the output must be exactly `want`.
+    fn expect_entry(&self, target: Target, want: &Value, failures: &mut Vec<String>) {
+        let Some((at, _, _, e)) = self.single_entry(target, failures) else {
+            return;
+        };
+        if e != *want {
+            failures.push(format!("{at}: expected {want}, got {e}"));
+        }
+    }
+
+    /// The moved `plaintext` is nowhere in the output, as it is or base64-encoded.
+    fn expect_moved(&self, plaintext: &str, failures: &mut Vec<String>) {
+        let out = &self.run.stdout;
+        if out.contains(plaintext) || out.contains(&b64(plaintext)) {
+            failures.push(format!(
+                "{}: the moved plaintext is still in the output",
+                self.label
+            ));
+        }
     }
 }
 
@@ -182,19 +206,89 @@ fn secret_value(docs: &[Document], name: &str, key: &str) -> Option<String> {
         .and_then(|o| o.plaintext(key).map(str::to_string))
 }
 
-/// Runs expecting exit 0; pushes a failure and returns `None` otherwise.
+/// Runs `-m mode`, `-k keys` and `extra` on `input` expecting exit 0 and an output that parses;
+/// `None`, and a failure, otherwise. `prefix` (a chart's or a case's name) starts the label.
 fn ok_run(
-    args: &[String],
+    prefix: &str,
+    mode: Mode,
+    keys: &[&str],
+    extra: &[&str],
     input: &str,
     failures: &mut Vec<String>,
-) -> Option<(crate::support::RunResult, Vec<Document>)> {
-    match run_ok(args, input) {
-        Ok(r) => Some(r),
+) -> Option<Ran> {
+    let a = args(mode, keys, extra);
+    match run_ok(&a, input) {
+        Ok((run, outs)) => Some(Ran {
+            label: format!("{prefix}{}", command(&a)),
+            mode,
+            run,
+            outs,
+        }),
         Err(e) => {
-            failures.push(e);
+            failures.push(format!("{prefix}{e}"));
             None
         }
     }
+}
+
+/// An input container and its output counterpart, with the place they are at for messages.
+struct Paired<'a> {
+    at: String,
+    pod: Pod,
+    doc_in: &'a Value,
+    doc_out: &'a Value,
+    c_in: Container,
+    c_out: Container,
+}
+
+impl Paired<'_> {
+    /// The container's env entries, in the input and in the output.
+    fn envs(&self) -> (Vec<Value>, Vec<Value>) {
+        (env(self.doc_in, &self.c_in), env(self.doc_out, &self.c_out))
+    }
+}
+
+/// Every container of every input pod, paired with the output's; a document or a container the
+/// output lost is a failure.
+fn paired_containers<'a>(
+    label: &str,
+    ins: &'a [Document],
+    outs: &'a [Document],
+    failures: &mut Vec<String>,
+) -> Vec<Paired<'a>> {
+    let matched = match_documents(ins, outs);
+    let mut paired = Vec::new();
+    for (i, d) in ins.iter().enumerate() {
+        let in_pods = pods(&d.value);
+        if in_pods.is_empty() {
+            continue;
+        }
+        let Some(o) = matched[i].map(|j| &outs[j]) else {
+            failures.push(format!("{label}: {} is missing", doc_label(i, d)));
+            continue;
+        };
+        for pod in in_pods {
+            for c in containers(&d.value, &pod) {
+                let at = format!("{label}: {} container '{}'", pod.label(), c.name);
+                let Some(oc) = containers(&o.value, &pod)
+                    .into_iter()
+                    .find(|x| x.name == c.name)
+                else {
+                    failures.push(format!("{at}: missing from the output"));
+                    continue;
+                };
+                paired.push(Paired {
+                    at,
+                    pod: pod.clone(),
+                    doc_in: &d.value,
+                    doc_out: &o.value,
+                    c_in: c,
+                    c_out: oc,
+                });
+            }
+        }
+    }
+    paired
 }
 
 /// Runs expecting exit `code` with nothing on stdout; returns stderr.
@@ -246,6 +340,40 @@ fn secret_plaintexts(docs: &[Document]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A `--report` file in the temp directory, removed when dropped.
+struct ReportFile(std::path::PathBuf);
+
+impl ReportFile {
+    fn new(name: &str) -> Self {
+        let file = format!("vaultwire-{name}-{}.json", std::process::id());
+        Self(std::env::temp_dir().join(file))
+    }
+
+    fn arg(&self) -> String {
+        self.0.to_string_lossy().into_owned()
+    }
+
+    /// The report is written and holds no plaintext of `values`.
+    fn expect_no_plaintext(
+        &self,
+        label: &str,
+        values: &[(String, String)],
+        failures: &mut Vec<String>,
+    ) {
+        let json = std::fs::read_to_string(&self.0).unwrap_or_default();
+        if json.is_empty() {
+            failures.push(format!("{label}: no report written"));
+        }
+        no_plaintext(label, "the report", &json, values, failures);
+    }
+}
+
+impl Drop for ReportFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 // ----------------------------------------------------------------------------------------------
 // 1. A bare key held by several Secrets with different plaintexts
 
@@ -272,40 +400,36 @@ fn read_holders(docs: &[Document], key: &str) -> BTreeSet<String> {
 }
 
 fn bare_key_is_ambiguous(test: &str, chart_name: &str, documented: &[&str]) {
-    let Some(dir) = shared_dir_required(test) else {
-        return;
-    };
-    let text = chart(&dir, chart_name);
-    let docs = read_stream(&text).expect("fixture parses");
-    let holders = read_holders(&docs, "password");
-    let mut failures = Vec::new();
-    for name in documented {
-        if !holders.contains(*name) {
-            failures.push(format!(
-                "{chart_name}: test reading: Secret '{name}' should hold `password` and be read by a pod (holders found: {holders:?})"
-            ));
-        }
-    }
-    let values: Vec<(String, String)> = secret_plaintexts(&docs)
-        .into_iter()
-        .filter(|(src, _)| src.ends_with(" key password"))
-        .collect();
-    for mode in [Mode::Partial, Mode::Mount] {
-        let a = args(mode, &["password"], &[]);
-        let label = format!("{chart_name}: {}", command(&a));
-        let stderr = failed_run(&a, &text, 1, &mut failures);
-        for h in &holders {
-            let line = format!("-k {h}/password={h}.password");
-            if !stderr.contains(&line) {
+    over_shared(test, |dir, failures| {
+        let (text, docs) = chart(dir, chart_name);
+        let holders = read_holders(&docs, "password");
+        for name in documented {
+            if !holders.contains(*name) {
                 failures.push(format!(
-                    "{label}: stderr must name Secret '{h}' and suggest `{line}`; stderr: {}",
-                    stderr.trim()
+                    "{chart_name}: test reading: Secret '{name}' should hold `password` and be read by a pod (holders found: {holders:?})"
                 ));
             }
         }
-        no_plaintext(&label, "stderr", &stderr, &values, &mut failures);
-    }
-    report(test, &failures);
+        let values: Vec<(String, String)> = secret_plaintexts(&docs)
+            .into_iter()
+            .filter(|(src, _)| src.ends_with(" key password"))
+            .collect();
+        for mode in [Mode::Partial, Mode::Mount] {
+            let a = args(mode, &["password"], &[]);
+            let label = format!("{chart_name}: {}", command(&a));
+            let stderr = failed_run(&a, &text, 1, failures);
+            for h in &holders {
+                let line = format!("-k {h}/password={h}.password");
+                if !stderr.contains(&line) {
+                    failures.push(format!(
+                        "{label}: stderr must name Secret '{h}' and suggest `{line}`; stderr: {}",
+                        stderr.trim()
+                    ));
+                }
+            }
+            no_plaintext(&label, "stderr", &stderr, &values, failures);
+        }
+    });
 }
 
 #[test]
@@ -341,90 +465,61 @@ fn mastodon_bare_password_is_ambiguous_and_suggests_qualified_keys() {
 // 2. A qualified key rewrites its readers only
 
 fn qualified_key_rewrites_only_its_readers(test: &str, mode: Mode) {
-    let Some(dir) = shared_dir_required(test) else {
-        return;
-    };
-    let text = chart(&dir, "supabase");
-    let ins = read_stream(&text).expect("fixture parses");
-    let a = args(mode, &["rel1-supabase-db/password=DB_PASSWORD"], &[]);
-    let label = format!("supabase: {}", command(&a));
-    let mut failures = Vec::new();
-    let Some((_, outs)) = ok_run(&a, &text, &mut failures) else {
-        return report(test, &failures);
-    };
-    let target = (ObjRef::secret("rel1-supabase-db"), "password".to_string());
-    let matched = match_documents(&ins, &outs);
-    let mut readers = 0;
-    for (i, d) in ins.iter().enumerate() {
-        let in_pods = pods(&d.value);
-        if in_pods.is_empty() {
-            continue;
-        }
-        let Some(o) = matched[i].map(|j| &outs[j]) else {
-            failures.push(format!(
-                "{label}: {} is missing",
-                crate::refs_reader::doc_label(i, d)
-            ));
-            continue;
+    over_shared(test, |dir, failures| {
+        let (text, ins) = chart(dir, "supabase");
+        let keys = ["rel1-supabase-db/password=DB_PASSWORD"];
+        let Some(r) = ok_run("supabase: ", mode, &keys, &[], &text, failures) else {
+            return;
         };
-        for pod in in_pods {
-            for c in containers(&d.value, &pod) {
-                let at = format!("{label}: {} container '{}'", pod.label(), c.name);
-                let Some(oc) = containers(&o.value, &pod)
-                    .into_iter()
-                    .find(|x| x.name == c.name)
-                else {
-                    failures.push(format!("{at}: missing from the output"));
-                    continue;
-                };
-                let (ein, eout) = (env(&d.value, &c), env(&o.value, &oc));
-                if ein.len() != eout.len() {
-                    failures.push(format!(
-                        "{at}: env had {} entries, has {}",
-                        ein.len(),
-                        eout.len()
-                    ));
-                    continue;
-                }
-                for (e, oe) in ein.iter().zip(&eout) {
-                    let name = env_name(e);
-                    if entry_key_ref(e).as_ref() == Some(&target) {
-                        readers += 1;
-                        if let Err(why) =
-                            check_reads_field(mode, &o.value, &pod, name, oe, "DB_PASSWORD")
-                        {
-                            failures.push(format!(
-                                "{at} env {name} read rel1-supabase-db/password: {why}"
-                            ));
-                        }
-                    } else if oe != e && !composes_target(mode, &o.value, &pod, e, oe, &ein) {
+        let label = &r.label;
+        let target = (ObjRef::secret("rel1-supabase-db"), "password".to_string());
+        let mut readers = 0;
+        for p in paired_containers(label, &ins, &r.outs, failures) {
+            let at = &p.at;
+            let (ein, eout) = p.envs();
+            if ein.len() != eout.len() {
+                failures.push(format!(
+                    "{at}: env had {} entries, has {}",
+                    ein.len(),
+                    eout.len()
+                ));
+                continue;
+            }
+            for (e, oe) in ein.iter().zip(&eout) {
+                let name = env_name(e);
+                if entry_key_ref(e).as_ref() == Some(&target) {
+                    readers += 1;
+                    if let Err(why) =
+                        check_reads_field(mode, p.doc_out, &p.pod, name, oe, "DB_PASSWORD")
+                    {
                         failures.push(format!(
-                            "{at} env {name} does not read rel1-supabase-db/password but changed: {e} became {oe}"
+                            "{at} env {name} read rel1-supabase-db/password: {why}"
                         ));
                     }
+                } else if oe != e && !composes_target(mode, p.doc_out, &p.pod, e, oe, &ein) {
+                    failures.push(format!(
+                        "{at} env {name} does not read rel1-supabase-db/password but changed: {e} became {oe}"
+                    ));
                 }
             }
         }
-    }
-    // auth, the db StatefulSet (2), functions, meta, realtime, rest, storage, studio
-    if readers < 9 {
-        failures.push(format!(
-            "{label}: test reading: only {readers} readers of rel1-supabase-db/password found"
-        ));
-    }
-    expect_entry(
-        &label,
-        &outs,
-        (
-            "Deployment",
-            "rel1-supabase-storage",
-            "supabase-storage",
-            "AWS_SECRET_ACCESS_KEY",
-        ),
-        &json!({"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": {"secretKeyRef": {"name": "rel1-supabase-minio", "key": "password"}}}),
-        &mut failures,
-    );
-    report(test, &failures);
+        // auth, the db StatefulSet (2), functions, meta, realtime, rest, storage, studio
+        if readers < 9 {
+            failures.push(format!(
+                "{label}: test reading: only {readers} readers of rel1-supabase-db/password found"
+            ));
+        }
+        r.expect_entry(
+            (
+                "Deployment",
+                "rel1-supabase-storage",
+                "supabase-storage",
+                "AWS_SECRET_ACCESS_KEY",
+            ),
+            &json!({"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": {"secretKeyRef": {"name": "rel1-supabase-minio", "key": "password"}}}),
+            failures,
+        );
+    });
 }
 
 #[test]
@@ -501,41 +596,22 @@ fn bare_key_with_equal_plaintexts_is_one_secret() {
     ]);
     let mut failures = Vec::new();
     for mode in [Mode::Partial, Mode::Mount] {
-        let a = args(mode, &["password"], &[]);
-        let label = command(&a);
-        let Some((run, outs)) = ok_run(&a, &input, &mut failures) else {
+        let Some(r) = ok_run("", mode, &["password"], &[], &input, &mut failures) else {
             continue;
         };
-        expect_field(
-            &label,
-            &outs,
-            mode,
-            ("Deployment", "api-a", "app", "DB_PASS"),
-            "password",
-            &mut failures,
-        );
-        expect_field(
-            &label,
-            &outs,
-            mode,
-            ("Deployment", "api-b", "app", "PASSWORD"),
-            "password",
-            &mut failures,
-        );
+        for (name, env) in [("api-a", "DB_PASS"), ("api-b", "PASSWORD")] {
+            r.expect_field(("Deployment", name, "app", env), "password", &mut failures);
+        }
         // Both Secrets are left empty and nothing names them.
         for name in ["db-a", "db-b"] {
-            if find_object(&outs, "Secret", name).is_some() {
+            if find_object(&r.outs, "Secret", name).is_some() {
                 failures.push(format!(
-                    "{label}: Secret '{name}' lost its only key and nothing names it: must be dropped"
+                    "{}: Secret '{name}' lost its only key and nothing names it: must be dropped",
+                    r.label
                 ));
             }
         }
-        if run.stdout.contains("same-plaintext-1") || run.stdout.contains(&b64("same-plaintext-1"))
-        {
-            failures.push(format!(
-                "{label}: the moved plaintext is still in the output"
-            ));
-        }
+        r.expect_moved("same-plaintext-1", &mut failures);
     }
     report(test, &failures);
 }
@@ -561,39 +637,23 @@ fn literal_with_the_same_value_is_rewritten_another_value_is_kept() {
             &env_yaml(&[E::Lit("PORT", "8081")], "        "),
         ),
     ]);
+    let ins = read_stream(&input).expect("input parses");
+    let c_in = find_object(&ins, "Deployment", "dataservice-c").expect("c in input");
     let mut failures = Vec::new();
     for mode in [Mode::Partial, Mode::Mount] {
-        let a = args(mode, &["PORT"], &["--explain"]);
-        let label = command(&a);
-        let Some((run, outs)) = ok_run(&a, &input, &mut failures) else {
+        let Some(r) = ok_run("", mode, &["PORT"], &["--explain"], &input, &mut failures) else {
             continue;
         };
-        expect_field(
-            &label,
-            &outs,
-            mode,
-            ("Deployment", "gateway-a", "app", "PORT"),
-            "PORT",
-            &mut failures,
-        );
-        expect_field(
-            &label,
-            &outs,
-            mode,
-            ("Deployment", "gateway-b", "app", "PORT"),
-            "PORT",
-            &mut failures,
-        );
-        expect_entry(
-            &label,
-            &outs,
+        let (label, run) = (&r.label, &r.run);
+        for name in ["gateway-a", "gateway-b"] {
+            r.expect_field(("Deployment", name, "app", "PORT"), "PORT", &mut failures);
+        }
+        r.expect_entry(
             ("Deployment", "dataservice-c", "app", "PORT"),
             &json!({"name": "PORT", "value": "8081"}),
             &mut failures,
         );
-        let ins = read_stream(&input).expect("input parses");
-        let c_in = find_object(&ins, "Deployment", "dataservice-c").expect("c in input");
-        if !outs.iter().any(|d| d.text == c_in.text) {
+        if !r.outs.iter().any(|d| d.text == c_in.text) {
             failures.push(format!(
                 "{label}: Deployment 'dataservice-c' keeps its own literal: must come out byte for byte"
             ));
@@ -615,71 +675,51 @@ fn literal_with_the_same_value_is_rewritten_another_value_is_kept() {
 /// env, the rest of its env and its envFrom unchanged; every other container is unchanged.
 /// Returns how many containers got the entry.
 fn check_env_from_head(
-    label: &str,
-    mode: Mode,
+    r: &Ran,
     ins: &[Document],
-    outs: &[Document],
     (object, key, field): (&ObjRef, &str, &str),
     failures: &mut Vec<String>,
 ) -> usize {
-    let matched = match_documents(ins, outs);
     let mut added = 0;
-    for (i, d) in ins.iter().enumerate() {
-        for pod in pods(&d.value) {
-            let Some(o) = matched[i].map(|j| &outs[j]) else {
-                failures.push(format!("{label}: {} is missing", pod.label()));
-                continue;
-            };
-            for c in containers(&d.value, &pod) {
-                let at = format!("{label}: {} container '{}'", pod.label(), c.name);
-                let Some(oc) = containers(&o.value, &pod)
-                    .into_iter()
-                    .find(|x| x.name == c.name)
-                else {
-                    failures.push(format!("{at}: missing from the output"));
-                    continue;
-                };
-                let (ein, eout) = (env(&d.value, &c), env(&o.value, &oc));
-                let from = env_from(&d.value, &c);
-                let prefix = from
-                    .iter()
-                    .filter(|f| f.object == *object)
-                    .map(|f| f.prefix.clone())
-                    .next_back();
-                let wanted = prefix.map(|p| format!("{p}{key}"));
-                let reaches = wanted
-                    .as_ref()
-                    .is_some_and(|w| !ein.iter().any(|e| env_name(e) == w));
-                let from_out = o.value.pointer(&format!("{}/envFrom", oc.pointer));
-                if from_out != d.value.pointer(&format!("{}/envFrom", c.pointer)) {
-                    failures.push(format!("{at}: envFrom changed"));
+    for p in paired_containers(&r.label, ins, &r.outs, failures) {
+        let at = &p.at;
+        let (ein, eout) = p.envs();
+        let from = env_from(p.doc_in, &p.c_in);
+        let prefix = from
+            .iter()
+            .filter(|f| f.object == *object)
+            .map(|f| f.prefix.clone())
+            .next_back();
+        let wanted = prefix.map(|prefix| format!("{prefix}{key}"));
+        let reaches = wanted
+            .as_ref()
+            .is_some_and(|w| !ein.iter().any(|e| env_name(e) == w));
+        let from_out = p.doc_out.pointer(&format!("{}/envFrom", p.c_out.pointer));
+        if from_out != p.doc_in.pointer(&format!("{}/envFrom", p.c_in.pointer)) {
+            failures.push(format!("{at}: envFrom changed"));
+        }
+        if !reaches {
+            if ein != eout {
+                failures.push(format!(
+                    "{at}: does not get {key} through envFrom, but its env changed"
+                ));
+            }
+            continue;
+        }
+        added += 1;
+        let name = wanted.expect("reaches implies a name");
+        match eout.first() {
+            None => failures.push(format!("{at}: no env entry {name} added")),
+            Some(head) => {
+                if let Err(why) = check_reads_field(r.mode, p.doc_out, &p.pod, &name, head, field) {
+                    failures.push(format!(
+                        "{at}: the head of env must be {name} reading Vault field {field}: {why}"
+                    ));
                 }
-                if !reaches {
-                    if ein != eout {
-                        failures.push(format!(
-                            "{at}: does not get {key} through envFrom, but its env changed"
-                        ));
-                    }
-                    continue;
-                }
-                added += 1;
-                let name = wanted.expect("reaches implies a name");
-                match eout.first() {
-                    None => failures.push(format!("{at}: no env entry {name} added")),
-                    Some(head) => {
-                        if let Err(why) =
-                            check_reads_field(mode, &o.value, &pod, &name, head, field)
-                        {
-                            failures.push(format!(
-                                "{at}: the head of env must be {name} reading Vault field {field}: {why}"
-                            ));
-                        }
-                        if eout[1..] != ein[..] {
-                            failures.push(format!(
-                                "{at}: after the added {name}, env must be the input's env unchanged"
-                            ));
-                        }
-                    }
+                if eout[1..] != ein[..] {
+                    failures.push(format!(
+                        "{at}: after the added {name}, env must be the input's env unchanged"
+                    ));
                 }
             }
         }
@@ -688,76 +728,63 @@ fn check_env_from_head(
 }
 
 fn mastodon_env_from_key(test: &str, keep_plaintext: bool) {
-    let Some(dir) = shared_dir_required(test) else {
-        return;
-    };
-    let text = chart(&dir, "mastodon");
-    let ins = read_stream(&text).expect("fixture parses");
-    let object = ObjRef::secret("rel1-mastodon");
-    let key = "SECRET_KEY_BASE";
-    let mut failures = Vec::new();
-    let in_objs = rendered(&ins);
-    let Some(in_secret) = in_objs.get(&object) else {
-        return report(
-            test,
-            &["test reading: Secret 'rel1-mastodon' is not in the fixture".into()],
+    over_shared(test, |dir, failures| {
+        let (text, ins) = chart(dir, "mastodon");
+        let object = ObjRef::secret("rel1-mastodon");
+        let key = "SECRET_KEY_BASE";
+        let in_objs = rendered(&ins);
+        let Some(in_secret) = in_objs.get(&object) else {
+            failures.push("test reading: Secret 'rel1-mastodon' is not in the fixture".into());
+            return;
+        };
+        assert!(
+            in_secret.plain.contains_key(key),
+            "test reading: Secret 'rel1-mastodon' has no {key}"
         );
-    };
-    assert!(
-        in_secret.plain.contains_key(key),
-        "test reading: Secret 'rel1-mastodon' has no {key}"
-    );
-    let extra: &[&str] = if keep_plaintext {
-        &["--keep-plaintext"]
-    } else {
-        &[]
-    };
-    let a = args(Mode::Partial, &["rel1-mastodon/SECRET_KEY_BASE"], extra);
-    let label = format!("mastodon: {}", command(&a));
-    let Some((_, outs)) = ok_run(&a, &text, &mut failures) else {
-        return report(test, &failures);
-    };
-    let added = check_env_from_head(
-        &label,
-        Mode::Partial,
-        &ins,
-        &outs,
-        (&object, key, key),
-        &mut failures,
-    );
-    // web, sidekiq, media-remove, create-admin, db-pre-migrate, db-post-migrate
-    if added < 6 {
-        failures.push(format!(
-            "{label}: test reading: only {added} containers envFrom Secret 'rel1-mastodon'"
-        ));
-    }
-    let out_objs = rendered(&outs);
-    match out_objs.get(&object) {
-        None => failures.push(format!(
-            "{label}: Secret 'rel1-mastodon' must stay (its other keys are read through envFrom)"
-        )),
-        Some(out_secret) => {
-            let has = out_secret.plain.contains_key(key);
-            if keep_plaintext && !has {
-                failures.push(format!(
-                    "{label}: --keep-plaintext: {key} must stay in Secret 'rel1-mastodon'"
-                ));
-            }
-            if !keep_plaintext && has {
-                failures.push(format!(
-                    "{label}: {key} of Secret 'rel1-mastodon' is read by nothing any more: it must be removed"
-                ));
-            }
-            for (k, v) in &in_secret.plain {
-                if k != key && out_secret.plain.get(k) != Some(v) {
+        let extra: &[&str] = if keep_plaintext {
+            &["--keep-plaintext"]
+        } else {
+            &[]
+        };
+        let keys = ["rel1-mastodon/SECRET_KEY_BASE"];
+        let Some(r) = ok_run("mastodon: ", Mode::Partial, &keys, extra, &text, failures) else {
+            return;
+        };
+        let label = &r.label;
+        let added = check_env_from_head(&r, &ins, (&object, key, key), failures);
+        // web, sidekiq, media-remove, create-admin, db-pre-migrate, db-post-migrate
+        if added < 6 {
+            failures.push(format!(
+                "{label}: test reading: only {added} containers envFrom Secret 'rel1-mastodon'"
+            ));
+        }
+        let out_objs = rendered(&r.outs);
+        match out_objs.get(&object) {
+            None => failures.push(format!(
+                "{label}: Secret 'rel1-mastodon' must stay (its other keys are read through envFrom)"
+            )),
+            Some(out_secret) => {
+                let has = out_secret.plain.contains_key(key);
+                if keep_plaintext && !has {
                     failures.push(format!(
-                        "{label}: Secret 'rel1-mastodon' key {k} must stay as it was"
+                        "{label}: --keep-plaintext: {key} must stay in Secret 'rel1-mastodon'"
                     ));
+                }
+                if !keep_plaintext && has {
+                    failures.push(format!(
+                        "{label}: {key} of Secret 'rel1-mastodon' is read by nothing any more: it must be removed"
+                    ));
+                }
+                for (k, v) in &in_secret.plain {
+                    if k != key && out_secret.plain.get(k) != Some(v) {
+                        failures.push(format!(
+                            "{label}: Secret 'rel1-mastodon' key {k} must stay as it was"
+                        ));
+                    }
                 }
             }
         }
-    }
-    report(test, &failures);
+    });
 }
 
 #[test]
@@ -794,25 +821,19 @@ fn env_from_with_prefix_gets_a_prefixed_explicit_entry() {
     let object = ObjRef::secret("app-env");
     let mut failures = Vec::new();
     for mode in [Mode::Partial, Mode::Mount] {
-        let a = args(mode, &["app-env/SECRET_KEY_BASE"], &[]);
-        let label = command(&a);
-        let Some((_, outs)) = ok_run(&a, &input, &mut failures) else {
+        let keys = ["app-env/SECRET_KEY_BASE"];
+        let Some(r) = ok_run("", mode, &keys, &[], &input, &mut failures) else {
             continue;
         };
-        let added = check_env_from_head(
-            &label,
-            mode,
-            &ins,
-            &outs,
-            (&object, "SECRET_KEY_BASE", "SECRET_KEY_BASE"),
-            &mut failures,
-        );
+        let label = &r.label;
+        let read = (&object, "SECRET_KEY_BASE", "SECRET_KEY_BASE");
+        let added = check_env_from_head(&r, &ins, read, &mut failures);
         if added != 1 {
             failures.push(format!(
                 "{label}: expected one container to get APP_SECRET_KEY_BASE, got {added}"
             ));
         }
-        match rendered(&outs).get(&object) {
+        match rendered(&r.outs).get(&object) {
             None => failures.push(format!(
                 "{label}: Secret 'app-env' must stay (LOG_FORMAT is read through envFrom)"
             )),
@@ -849,101 +870,82 @@ fn db_stream(extra: &str) -> String {
     ])
 }
 
-/// partial `-k password` on `input`: api rewritten, Secret db keeps `kept` with their values, the
-/// reader document is byte-identical, and a note (or --explain) names the reader.
-fn check_kept_for_reader(test: &str, input: &str, reader: (&str, &str), kept: &[(&str, &str)]) {
-    let mut failures = Vec::new();
-    let a = args(Mode::Partial, &["password"], &[]);
-    let label = command(&a);
-    let ins = read_stream(input).expect("input parses");
-    if let Some((run, outs)) = ok_run(&a, input, &mut failures) {
-        expect_field(
-            &label,
-            &outs,
-            Mode::Partial,
-            ("Deployment", "api", "app", "DB_PASSWORD"),
-            "password",
-            &mut failures,
-        );
-        for (key, value) in kept {
-            if secret_value(&outs, "db", key).as_deref() != Some(*value) {
-                failures.push(format!(
-                    "{label}: Secret 'db' must keep {key} for {} '{}' (it is still read there)",
-                    reader.0, reader.1
-                ));
-            }
-        }
-        let reader_in = find_object(&ins, reader.0, reader.1).expect("reader in input");
-        if !outs.iter().any(|d| d.text == reader_in.text) {
+/// partial `-k password` on `db_stream(reader)`: api rewritten, Secret db keeps both keys with
+/// their values, the reader document is byte-identical, and a note (or --explain) names the
+/// reader. Every message names the reader.
+fn check_kept_for_reader(reader: (&str, &str), document: &str, failures: &mut Vec<String>) {
+    let (kind, name) = reader;
+    let input = db_stream(document);
+    let ins = read_stream(&input).expect("input parses");
+    let case = format!("{kind} '{name}' reads Secret db: ");
+    let Some(r) = ok_run(&case, Mode::Partial, &["password"], &[], &input, failures) else {
+        return;
+    };
+    let (label, run) = (&r.label, &r.run);
+    r.expect_field(
+        ("Deployment", "api", "app", "DB_PASSWORD"),
+        "password",
+        failures,
+    );
+    for (key, value) in [("password", DB_PASSWORD), ("user", DB_USER)] {
+        if secret_value(&r.outs, "db", key).as_deref() != Some(value) {
             failures.push(format!(
-                "{label}: {} '{}' must come out byte for byte",
-                reader.0, reader.1
-            ));
-        }
-        let noted = notes_and_warnings(&run.stderr)
-            .iter()
-            .any(|l| l.starts_with(NOTE) && names(l, reader.1));
-        let explained = {
-            let e = args(Mode::Partial, &["password"], &["--explain"]);
-            let r = run_vaultwire(&e, input);
-            r.stderr
-                .lines()
-                .any(|l| l.contains("note") && names(l, reader.1))
-        };
-        if !noted && !explained {
-            failures.push(format!(
-                "{label}: a note on stderr (or in --explain) must name {} '{}' as the reader it keeps Secret 'db' for; stderr: {}",
-                reader.0,
-                reader.1,
-                run.stderr.trim()
+                "{label}: Secret 'db' must keep {key} for {kind} '{name}' (it is still read there)"
             ));
         }
     }
+    let reader_in = find_object(&ins, kind, name).expect("reader in input");
+    if !r.outs.iter().any(|d| d.text == reader_in.text) {
+        failures.push(format!(
+            "{label}: {kind} '{name}' must come out byte for byte"
+        ));
+    }
+    let noted = notes_and_warnings(&run.stderr)
+        .iter()
+        .any(|l| l.starts_with(NOTE) && names(l, name));
+    let explained = {
+        let e = args(Mode::Partial, &["password"], &["--explain"]);
+        let r = run_vaultwire(&e, &input);
+        r.stderr
+            .lines()
+            .any(|l| l.contains("note") && names(l, name))
+    };
+    if !noted && !explained {
+        failures.push(format!(
+            "{label}: a note on stderr (or in --explain) must name {kind} '{name}' as the reader it keeps Secret 'db' for; stderr: {}",
+            run.stderr.trim()
+        ));
+    }
+}
+
+/// Documents that read Secret db beside the Deployment: a key (KEDA, a ServiceMonitor) or the
+/// whole Secret (an Ingress's TLS, a kind vaultwire does not know).
+#[test]
+fn pruning_keeps_what_other_documents_read() {
+    let test = "pruning_keeps_what_other_documents_read";
+    let readers = [
+        (
+            ("TriggerAuthentication", "keda-db-auth"),
+            "apiVersion: keda.sh/v1alpha1\nkind: TriggerAuthentication\nmetadata:\n  name: keda-db-auth\nspec:\n  secretTargetRef:\n  - parameter: password\n    name: db\n    key: password\n",
+        ),
+        (
+            ("ServiceMonitor", "db-metrics"),
+            "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata:\n  name: db-metrics\nspec:\n  selector:\n    matchLabels:\n      app: api\n  endpoints:\n  - port: metrics\n    basicAuth:\n      username:\n        name: db\n        key: user\n      password:\n        name: db\n        key: password\n",
+        ),
+        (
+            ("Ingress", "web-ingress"),
+            "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web-ingress\nspec:\n  tls:\n  - hosts:\n    - example.org\n    secretName: db\n  rules:\n  - host: example.org\n",
+        ),
+        (
+            ("Widget", "db-widget"),
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: db-widget\nspec:\n  credentialsSecret: db\n",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (reader, document) in readers {
+        check_kept_for_reader(reader, document, &mut failures);
+    }
     report(test, &failures);
-}
-
-#[test]
-fn pruning_keeps_a_key_a_keda_trigger_authentication_reads() {
-    let ta = "apiVersion: keda.sh/v1alpha1\nkind: TriggerAuthentication\nmetadata:\n  name: keda-db-auth\nspec:\n  secretTargetRef:\n  - parameter: password\n    name: db\n    key: password\n";
-    check_kept_for_reader(
-        "pruning_keeps_a_key_a_keda_trigger_authentication_reads",
-        &db_stream(ta),
-        ("TriggerAuthentication", "keda-db-auth"),
-        &[("password", DB_PASSWORD), ("user", DB_USER)],
-    );
-}
-
-#[test]
-fn pruning_keeps_a_key_a_service_monitor_reads() {
-    let sm = "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata:\n  name: db-metrics\nspec:\n  selector:\n    matchLabels:\n      app: api\n  endpoints:\n  - port: metrics\n    basicAuth:\n      username:\n        name: db\n        key: user\n      password:\n        name: db\n        key: password\n";
-    check_kept_for_reader(
-        "pruning_keeps_a_key_a_service_monitor_reads",
-        &db_stream(sm),
-        ("ServiceMonitor", "db-metrics"),
-        &[("password", DB_PASSWORD), ("user", DB_USER)],
-    );
-}
-
-#[test]
-fn pruning_keeps_the_whole_secret_an_ingress_names_for_tls() {
-    let ingress = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web-ingress\nspec:\n  tls:\n  - hosts:\n    - example.org\n    secretName: db\n  rules:\n  - host: example.org\n";
-    check_kept_for_reader(
-        "pruning_keeps_the_whole_secret_an_ingress_names_for_tls",
-        &db_stream(ingress),
-        ("Ingress", "web-ingress"),
-        &[("password", DB_PASSWORD), ("user", DB_USER)],
-    );
-}
-
-#[test]
-fn pruning_keeps_the_whole_secret_an_unknown_kind_names() {
-    let widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: db-widget\nspec:\n  credentialsSecret: db\n";
-    check_kept_for_reader(
-        "pruning_keeps_the_whole_secret_an_unknown_kind_names",
-        &db_stream(widget),
-        ("Widget", "db-widget"),
-        &[("password", DB_PASSWORD), ("user", DB_USER)],
-    );
 }
 
 #[test]
@@ -958,29 +960,21 @@ fn a_secret_whose_every_key_moved_and_that_nothing_names_is_dropped() {
     ]);
     let mut failures = Vec::new();
     for mode in Mode::ALL {
-        let a = args(mode, &["password"], &[]);
-        let label = command(&a);
-        let Some((run, outs)) = ok_run(&a, &input, &mut failures) else {
+        let Some(r) = ok_run("", mode, &["password"], &[], &input, &mut failures) else {
             continue;
         };
-        expect_field(
-            &label,
-            &outs,
-            mode,
+        r.expect_field(
             ("Deployment", "api", "app", "DB_PASSWORD"),
             "password",
             &mut failures,
         );
-        if find_object(&outs, "Secret", "db").is_some() {
+        if find_object(&r.outs, "Secret", "db").is_some() {
             failures.push(format!(
-                "{label}: Secret 'db' is empty and unnamed: must be dropped"
+                "{}: Secret 'db' is empty and unnamed: must be dropped",
+                r.label
             ));
         }
-        if run.stdout.contains(DB_PASSWORD) || run.stdout.contains(&b64(DB_PASSWORD)) {
-            failures.push(format!(
-                "{label}: the moved plaintext is still in the output"
-            ));
-        }
+        r.expect_moved(DB_PASSWORD, &mut failures);
     }
     report(test, &failures);
 }
@@ -1017,9 +1011,7 @@ fn lists_nested_lists_and_replication_controllers_are_rewritten() {
     ]);
     let mut failures = Vec::new();
     for mode in [Mode::Partial, Mode::Mount] {
-        let a = args(mode, &["TOKEN"], &[]);
-        let label = command(&a);
-        let Some((_, outs)) = ok_run(&a, &input, &mut failures) else {
+        let Some(r) = ok_run("", mode, &["TOKEN"], &[], &input, &mut failures) else {
             continue;
         };
         for (kind, name) in [
@@ -1027,14 +1019,7 @@ fn lists_nested_lists_and_replication_controllers_are_rewritten() {
             ("Deployment", "in-nested-list"),
             ("ReplicationController", "legacy-rc"),
         ] {
-            expect_field(
-                &label,
-                &outs,
-                mode,
-                (kind, name, "app", "TOKEN"),
-                "TOKEN",
-                &mut failures,
-            );
+            r.expect_field((kind, name, "app", "TOKEN"), "TOKEN", &mut failures);
         }
     }
     report(test, &failures);
@@ -1170,21 +1155,14 @@ fn a_copy_of_a_moved_value_is_a_plaintext_copy_warning() {
     let test = "a_copy_of_a_moved_value_is_a_plaintext_copy_warning";
     let input = copy_stream();
     let mut failures = Vec::new();
-    let report_path = std::env::temp_dir().join(format!(
-        "vaultwire-plaintext-copy-{}.json",
-        std::process::id()
-    ));
-    let report_arg = report_path.to_string_lossy().into_owned();
+    let report_file = ReportFile::new("plaintext-copy");
+    let report_arg = report_file.arg();
     for mode in Mode::ALL {
-        let a = args(mode, &["TOKEN"], &[]);
-        let label = command(&a);
-        let Some((run, outs)) = ok_run(&a, &input, &mut failures) else {
+        let Some(r) = ok_run("", mode, &["TOKEN"], &[], &input, &mut failures) else {
             continue;
         };
-        expect_field(
-            &label,
-            &outs,
-            mode,
+        let (label, run) = (&r.label, &r.run);
+        r.expect_field(
             ("Deployment", "web", "app", "TOKEN"),
             "TOKEN",
             &mut failures,
@@ -1199,23 +1177,19 @@ fn a_copy_of_a_moved_value_is_a_plaintext_copy_warning() {
             ));
         }
         let values = [("Secret 's' key TOKEN".to_string(), COPIED.to_string())];
-        no_plaintext(&label, "stderr", &run.stderr, &values, &mut failures);
+        no_plaintext(label, "stderr", &run.stderr, &values, &mut failures);
         let e = args(mode, &["TOKEN"], &["--explain", "--report", &report_arg]);
         let explained = run_vaultwire(&e, &input);
+        let explain_label = command(&e);
         no_plaintext(
-            &command(&e),
+            &explain_label,
             "--explain",
             &explained.stderr,
             &values,
             &mut failures,
         );
-        let json = std::fs::read_to_string(&report_path).unwrap_or_default();
-        if json.is_empty() {
-            failures.push(format!("{}: no report written", command(&e)));
-        }
-        no_plaintext(&command(&e), "the report", &json, &values, &mut failures);
+        report_file.expect_no_plaintext(&explain_label, &values, &mut failures);
     }
-    let _ = std::fs::remove_file(&report_path);
     // lint finds it too
     let mut l = vec!["lint".to_string()];
     l.extend(args(Mode::Partial, &["TOKEN"], &["--format", "json"]));
@@ -1257,78 +1231,71 @@ fn a_copy_of_a_moved_value_is_a_plaintext_copy_warning() {
 #[test]
 fn sentry_full_mode_warns_of_literal_secrets_and_moves_them_on_request() {
     let test = "sentry_full_mode_warns_of_literal_secrets_and_moves_them_on_request";
-    let Some(dir) = shared_dir_required(test) else {
-        return;
-    };
-    let text = chart(&dir, "sentry");
-    let ins = read_stream(&text).expect("fixture parses");
-    // Literal values of secret-looking env entries, and the literal POSTGRES_PASSWORD readers.
-    let mut literals: Vec<(String, String)> = Vec::new();
-    let mut postgres = Vec::new();
-    for d in &ins {
-        for pod in pods(&d.value) {
-            for c in containers(&d.value, &pod) {
-                for e in env(&d.value, &c) {
-                    let name = env_name(&e).to_string();
-                    let Some(v) = e.get("value").and_then(Value::as_str) else {
-                        continue;
-                    };
-                    if name.contains("PASSWORD") && searchable(v) {
-                        literals.push((
-                            format!("{} container '{}' env {name}", pod.label(), c.name),
-                            v.to_string(),
-                        ));
-                    }
-                    if name == "POSTGRES_PASSWORD" {
-                        postgres.push((
-                            pod.owner_kind.clone(),
-                            pod.owner_name.clone(),
-                            c.name.clone(),
-                        ));
+    over_shared(test, |dir, failures| {
+        let (text, ins) = chart(dir, "sentry");
+        // Literal values of secret-looking env entries, and the literal POSTGRES_PASSWORD readers.
+        let mut literals: Vec<(String, String)> = Vec::new();
+        let mut postgres = Vec::new();
+        for d in &ins {
+            for pod in pods(&d.value) {
+                for c in containers(&d.value, &pod) {
+                    for e in env(&d.value, &c) {
+                        let name = env_name(&e).to_string();
+                        let Some(v) = e.get("value").and_then(Value::as_str) else {
+                            continue;
+                        };
+                        if name.contains("PASSWORD") && searchable(v) {
+                            literals.push((
+                                format!("{} container '{}' env {name}", pod.label(), c.name),
+                                v.to_string(),
+                            ));
+                        }
+                        if name == "POSTGRES_PASSWORD" {
+                            postgres.push((
+                                pod.owner_kind.clone(),
+                                pod.owner_name.clone(),
+                                c.name.clone(),
+                            ));
+                        }
                     }
                 }
             }
         }
-    }
-    let mut failures = Vec::new();
-    if postgres.len() < 20 {
-        failures.push(format!(
-            "test reading: only {} literal POSTGRES_PASSWORD entries in sentry",
-            postgres.len()
-        ));
-    }
-    let a = args(Mode::Full, &[], &[]);
-    let label = format!("sentry: {}", command(&a));
-    if let Some((run, _)) = ok_run(&a, &text, &mut failures) {
-        let warned = run.stderr.lines().any(|l| {
-            l.starts_with(WARNING)
-                && l.contains("literal-secret")
-                && l.contains("POSTGRES_PASSWORD")
-        });
-        if !warned {
+        if postgres.len() < 20 {
             failures.push(format!(
-                "{label}: expected a `{WARNING}` line with `literal-secret` naming POSTGRES_PASSWORD; stderr: {}",
-                run.stderr.trim()
+                "test reading: only {} literal POSTGRES_PASSWORD entries in sentry",
+                postgres.len()
             ));
         }
-        no_plaintext(&label, "stderr", &run.stderr, &literals, &mut failures);
-    }
-    let a = args(Mode::Full, &[], &["--keys-from-literals"]);
-    let label = format!("sentry: {}", command(&a));
-    if let Some((run, outs)) = ok_run(&a, &text, &mut failures) {
-        for (kind, name, container) in &postgres {
-            expect_field(
-                &label,
-                &outs,
-                Mode::Full,
-                (kind, name, container, "POSTGRES_PASSWORD"),
-                "POSTGRES_PASSWORD",
-                &mut failures,
-            );
+        if let Some(r) = ok_run("sentry: ", Mode::Full, &[], &[], &text, failures) {
+            let (label, run) = (&r.label, &r.run);
+            let warned = run.stderr.lines().any(|l| {
+                l.starts_with(WARNING)
+                    && l.contains("literal-secret")
+                    && l.contains("POSTGRES_PASSWORD")
+            });
+            if !warned {
+                failures.push(format!(
+                    "{label}: expected a `{WARNING}` line with `literal-secret` naming POSTGRES_PASSWORD; stderr: {}",
+                    run.stderr.trim()
+                ));
+            }
+            no_plaintext(label, "stderr", &run.stderr, &literals, failures);
         }
-        no_plaintext(&label, "stderr", &run.stderr, &literals, &mut failures);
-    }
-    report(test, &failures);
+        let extra = ["--keys-from-literals"];
+        if let Some(r) = ok_run("sentry: ", Mode::Full, &[], &extra, &text, failures) {
+            for (kind, name, container) in &postgres {
+                let target = (
+                    kind.as_str(),
+                    name.as_str(),
+                    container.as_str(),
+                    "POSTGRES_PASSWORD",
+                );
+                r.expect_field(target, "POSTGRES_PASSWORD", failures);
+            }
+            no_plaintext(&r.label, "stderr", &r.run.stderr, &literals, failures);
+        }
+    });
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -1337,42 +1304,24 @@ fn sentry_full_mode_warns_of_literal_secrets_and_moves_them_on_request() {
 #[test]
 fn supabase_qualified_runs_print_no_secret_value() {
     let test = "supabase_qualified_runs_print_no_secret_value";
-    let Some(dir) = shared_dir_required(test) else {
-        return;
-    };
-    let text = chart(&dir, "supabase");
-    let ins = read_stream(&text).expect("fixture parses");
-    let values = secret_plaintexts(&ins);
-    let report_path = std::env::temp_dir().join(format!(
-        "vaultwire-supabase-report-{}.json",
-        std::process::id()
-    ));
-    let report_arg = report_path.to_string_lossy().into_owned();
-    let keys = [
-        "rel1-supabase-db/password=DB_PASSWORD",
-        "rel1-supabase-minio/password=MINIO_PASSWORD",
-        "rel1-supabase-jwt/secret",
-    ];
-    let mut failures = Vec::new();
-    for mode in Mode::ALL {
-        let a = args(mode, &keys, &["--explain", "--report", &report_arg]);
-        let label = format!("supabase: {}", command(&a));
-        let Some((run, _)) = ok_run(&a, &text, &mut failures) else {
-            continue;
-        };
-        no_plaintext(
-            &label,
-            "stderr with --explain",
-            &run.stderr,
-            &values,
-            &mut failures,
-        );
-        let json = std::fs::read_to_string(&report_path).unwrap_or_default();
-        if json.is_empty() {
-            failures.push(format!("{label}: no report written"));
+    over_shared(test, |dir, failures| {
+        let (text, ins) = chart(dir, "supabase");
+        let values = secret_plaintexts(&ins);
+        let report_file = ReportFile::new("supabase-report");
+        let report_arg = report_file.arg();
+        let extra = ["--explain", "--report", &report_arg];
+        let keys = [
+            "rel1-supabase-db/password=DB_PASSWORD",
+            "rel1-supabase-minio/password=MINIO_PASSWORD",
+            "rel1-supabase-jwt/secret",
+        ];
+        for mode in Mode::ALL {
+            let Some(r) = ok_run("supabase: ", mode, &keys, &extra, &text, failures) else {
+                continue;
+            };
+            let (label, stderr) = (&r.label, &r.run.stderr);
+            no_plaintext(label, "stderr with --explain", stderr, &values, failures);
+            report_file.expect_no_plaintext(label, &values, failures);
         }
-        no_plaintext(&label, "the report", &json, &values, &mut failures);
-    }
-    let _ = std::fs::remove_file(&report_path);
-    report(test, &failures);
+    });
 }

@@ -1,8 +1,8 @@
 //! Every mode on every real Portkey gateway render in `../shared/fixtures/portkey`.
 
 use crate::support::{
-    carried_key, check_output, env_key_refs, env_sites, expect_failure, file_name, pod_templates,
-    read_stream, read_text, report, run_and_check, run_vaultwire, shared_dir_required,
+    carried_key, check_output, env_key_refs, env_sites, expect_failure, file_name, over_shared,
+    pod_templates, read_stream, read_text, run_and_check, run_vaultwire, shared_dir_required,
     stream_config_keys, Checked, Mode, Scenario,
 };
 use serde_json::Value;
@@ -30,6 +30,15 @@ struct Fixture {
     /// Values file scenario: the part between `--` and the stream suffix.
     scenario: String,
     text: String,
+    /// The keys of its scenario's values file (`values_keys`).
+    values_keys: Vec<String>,
+}
+
+impl Fixture {
+    /// The keys of its scenario's values file, as `-k` takes them.
+    fn values_keys(&self) -> Vec<&str> {
+        self.values_keys.iter().map(String::as_str).collect()
+    }
 }
 
 /// Every Helm 4 stdin stream and Helm 3 manifest of the Portkey chart, sorted by name.
@@ -54,6 +63,7 @@ fn portkey_fixtures(dir: &Path) -> Vec<Fixture> {
                 .unwrap_or_else(|| panic!("fixture {name} has no `--<scenario>` part"));
             Fixture {
                 text: read_text(&portkey.join(&name)),
+                values_keys: values_keys(dir, &scenario),
                 name,
                 scenario,
             }
@@ -187,22 +197,19 @@ fn key_set(keys: &[&str]) -> BTreeSet<String> {
 }
 
 fn listed_keys_in(mode: Mode, test: &str) {
-    let Some(dir) = shared_dir_required(test) else {
-        return;
-    };
-    let keys = key_set(&KEYS);
-    let mut failures = Vec::new();
-    let mut aliases = 0;
-    for fixture in portkey_fixtures(&dir) {
-        let sc = portkey_scenario(&fixture, mode, &KEYS);
-        aliases += check_portkey_run(&sc, &fixture, &keys, &mut failures);
-    }
-    if aliases == 0 {
-        failures.push(format!(
-            "{test}: no dataservice alias reading a listed key was found in any fixture"
-        ));
-    }
-    report(test, &failures);
+    over_shared(test, |dir, failures| {
+        let keys = key_set(&KEYS);
+        let mut aliases = 0;
+        for fixture in portkey_fixtures(dir) {
+            let sc = portkey_scenario(&fixture, mode, &KEYS);
+            aliases += check_portkey_run(&sc, &fixture, &keys, failures);
+        }
+        if aliases == 0 {
+            failures.push(format!(
+                "{test}: no dataservice alias reading a listed key was found in any fixture"
+            ));
+        }
+    });
 }
 
 #[test]
@@ -232,164 +239,147 @@ fn full_mode_with_listed_keys_rewrites_in_every_fixture() {
 #[test]
 fn full_mode_without_keys_uses_the_streams_own_config_or_asks_for_k() {
     let test = "full_mode_without_keys_uses_the_streams_own_config_or_asks_for_k";
-    let Some(dir) = shared_dir_required(test) else {
-        return;
-    };
-    let mut failures = Vec::new();
-    let (mut succeeded, mut refused, mut already) = (0, 0, 0);
-    for fixture in portkey_fixtures(&dir) {
-        let sc = portkey_scenario(&fixture, Mode::Full, &[]);
-        let docs = read_stream(&fixture.text).expect("fixture parses");
-        let keys = stream_config_keys(&docs);
-        let from_synced: BTreeSet<String> = env_key_refs(&docs)
-            .into_iter()
-            .filter(|(kind, _, name, _)| kind == "Secret" && *name == sc.secret)
-            .map(|(_, _, _, key)| key)
-            .collect();
-        if !keys.is_empty() {
-            succeeded += 1;
-            check_portkey_run(&sc, &fixture, &keys, &mut failures);
-        } else if !from_synced.is_empty() {
-            // Already wired to the synced Secret (1.7.7 secretKeys, useVaultInjection): those keys,
-            // nothing to rewrite, and a note that says where the keys came from.
-            already += 1;
-            let checked = run_and_check(&sc, &fixture.text);
-            failures.extend(checked.failures);
-            let run = run_vaultwire(&sc.args(), &fixture.text);
-            if !run
-                .stderr
-                .contains("already reads from 'portkey-gateway-env'")
-            {
-                failures.push(format!(
-                    "{}: no note about keys already read from the synced Secret: {}",
-                    sc.label(),
-                    run.stderr
-                ));
+    over_shared(test, |dir, failures| {
+        let (mut succeeded, mut refused, mut already) = (0, 0, 0);
+        for fixture in portkey_fixtures(dir) {
+            let sc = portkey_scenario(&fixture, Mode::Full, &[]);
+            let docs = read_stream(&fixture.text).expect("fixture parses");
+            let keys = stream_config_keys(&docs);
+            let from_synced: BTreeSet<String> = env_key_refs(&docs)
+                .into_iter()
+                .filter(|(kind, _, name, _)| kind == "Secret" && *name == sc.secret)
+                .map(|(_, _, _, key)| key)
+                .collect();
+            if !keys.is_empty() {
+                succeeded += 1;
+                check_portkey_run(&sc, &fixture, &keys, failures);
+            } else if !from_synced.is_empty() {
+                // Already wired to the synced Secret (1.7.7 secretKeys, useVaultInjection): those keys,
+                // nothing to rewrite, and a note that says where the keys came from.
+                already += 1;
+                let checked = run_and_check(&sc, &fixture.text);
+                failures.extend(checked.failures);
+                let run = run_vaultwire(&sc.args(), &fixture.text);
+                if !run
+                    .stderr
+                    .contains("already reads from 'portkey-gateway-env'")
+                {
+                    failures.push(format!(
+                        "{}: no note about keys already read from the synced Secret: {}",
+                        sc.label(),
+                        run.stderr
+                    ));
+                }
+            } else {
+                refused += 1;
+                failures.extend(expect_failure(&sc, &fixture.text, &["-k"]));
             }
-        } else {
-            refused += 1;
-            failures.extend(expect_failure(&sc, &fixture.text, &["-k"]));
         }
-    }
-    if already == 0 {
-        failures.push(format!(
-            "{test}: expected renders already wired to the synced Secret"
-        ));
-    }
-    // The base renders reference the chart's own Secret; the Option A/C renders reference none.
-    if succeeded == 0 || refused == 0 {
-        failures.push(format!(
-            "{test}: expected both kinds of fixture, got {succeeded} with in-stream config and {refused} without"
-        ));
-    }
-    report(test, &failures);
+        if already == 0 {
+            failures.push(format!(
+                "{test}: expected renders already wired to the synced Secret"
+            ));
+        }
+        // The base renders reference the chart's own Secret; the Option A/C renders reference none.
+        if succeeded == 0 || refused == 0 {
+            failures.push(format!(
+                "{test}: expected both kinds of fixture, got {succeeded} with in-stream config and {refused} without"
+            ));
+        }
+    });
 }
 
 #[test]
 fn full_mode_with_every_values_key_rewrites_the_whole_config() {
     let test = "full_mode_with_every_values_key_rewrites_the_whole_config";
-    let Some(dir) = shared_dir_required(test) else {
-        return;
-    };
-    let mut failures = Vec::new();
-    for fixture in portkey_fixtures(&dir) {
-        let listed = values_keys(&dir, &fixture.scenario);
-        let listed: Vec<&str> = listed.iter().map(String::as_str).collect();
-        let sc = portkey_scenario(&fixture, Mode::Full, &listed);
-        check_portkey_run(&sc, &fixture, &key_set(&listed), &mut failures);
-    }
-    report(test, &failures);
+    over_shared(test, |dir, failures| {
+        for fixture in portkey_fixtures(dir) {
+            let listed = fixture.values_keys();
+            let sc = portkey_scenario(&fixture, Mode::Full, &listed);
+            check_portkey_run(&sc, &fixture, &key_set(&listed), failures);
+        }
+    });
 }
 
 #[test]
 fn keep_plaintext_leaves_every_secret_and_configmap_byte_identical() {
     let test = "keep_plaintext_leaves_every_secret_and_configmap_byte_identical";
-    let Some(dir) = shared_dir_required(test) else {
-        return;
-    };
-    let mut failures = Vec::new();
-    for fixture in portkey_fixtures(&dir) {
-        let listed = values_keys(&dir, &fixture.scenario);
-        let listed: Vec<&str> = listed.iter().map(String::as_str).collect();
-        for (mode, keys) in [
-            (Mode::Partial, &KEYS[..]),
-            (Mode::Mount, &KEYS[..]),
-            (Mode::Full, &listed[..]),
-        ] {
-            let mut sc = portkey_scenario(&fixture, mode, keys);
-            sc.keep_plaintext = true;
-            check_portkey_run(&sc, &fixture, &key_set(keys), &mut failures);
+    over_shared(test, |dir, failures| {
+        for fixture in portkey_fixtures(dir) {
+            let listed = fixture.values_keys();
+            for (mode, keys) in [
+                (Mode::Partial, &KEYS[..]),
+                (Mode::Mount, &KEYS[..]),
+                (Mode::Full, &listed[..]),
+            ] {
+                let mut sc = portkey_scenario(&fixture, mode, keys);
+                sc.keep_plaintext = true;
+                check_portkey_run(&sc, &fixture, &key_set(keys), failures);
+            }
         }
-    }
-    report(test, &failures);
+    });
 }
 
 #[test]
 fn option_b_role_conflict_fails_unless_forced() {
     let test = "option_b_role_conflict_fails_unless_forced";
-    let Some(dir) = shared_dir_required(test) else {
-        return;
-    };
-    let mut failures = Vec::new();
-    let fixtures: Vec<Fixture> = portkey_fixtures(&dir)
-        .into_iter()
-        .filter(|f| f.scenario == "option-b-mount-files")
-        .collect();
-    if fixtures.is_empty() {
-        failures.push(format!("{test}: no option-b-mount-files fixture"));
-    }
-    let keys = key_set(&KEYS);
-    for fixture in &fixtures {
-        // The chart already sets vault.hashicorp.com/role: portkey-gateway on its pods.
-        let mut sc = portkey_scenario(fixture, Mode::Mount, &KEYS);
-        sc.role = "app".to_string();
-        failures.extend(expect_failure(
-            &sc,
-            &fixture.text,
-            &["conflict", "vault.hashicorp.com/role"],
-        ));
-        // --force overwrites it; the general check then requires role "app" on every pod
-        // template that carries a key.
-        sc.force = true;
-        check_portkey_run(&sc, fixture, &keys, &mut failures);
-    }
-    report(test, &failures);
+    over_shared(test, |dir, failures| {
+        let fixtures: Vec<Fixture> = portkey_fixtures(dir)
+            .into_iter()
+            .filter(|f| f.scenario == "option-b-mount-files")
+            .collect();
+        if fixtures.is_empty() {
+            failures.push(format!("{test}: no option-b-mount-files fixture"));
+        }
+        let keys = key_set(&KEYS);
+        for fixture in &fixtures {
+            // The chart already sets vault.hashicorp.com/role: portkey-gateway on its pods.
+            let mut sc = portkey_scenario(fixture, Mode::Mount, &KEYS);
+            sc.role = "app".to_string();
+            failures.extend(expect_failure(
+                &sc,
+                &fixture.text,
+                &["conflict", "vault.hashicorp.com/role"],
+            ));
+            // --force overwrites it; the general check then requires role "app" on every pod
+            // template that carries a key.
+            sc.force = true;
+            check_portkey_run(&sc, fixture, &keys, failures);
+        }
+    });
 }
 
 /// The checker itself must not be vacuous: real outputs with one planted defect each are refused.
 #[test]
 fn checker_refuses_planted_defects() {
     let test = "checker_refuses_planted_defects";
-    let Some(dir) = shared_dir_required(test) else {
-        return;
-    };
-    let fixture = portkey_fixtures(&dir)
-        .into_iter()
-        .find(|f| f.name == "gateway-1.7.7-main--base.helm4-stdin.yaml")
-        .expect("base helm4 fixture");
-    let mut failures = Vec::new();
-    for mode in Mode::ALL {
-        let sc = portkey_scenario(&fixture, mode, &KEYS);
-        let run = crate::support::run_vaultwire(&sc.args(), &fixture.text);
-        if !run.success() {
-            failures.push(format!(
-                "{}: exit {:?}: {}",
-                sc.label(),
-                run.code,
-                run.stderr
-            ));
-            continue;
-        }
-        let (_, clean) = check_output(&sc, &fixture.text, &run.stdout);
-        failures.extend(clean.failures);
-        for (defect, broken) in planted_defects(mode, &fixture.text, &run.stdout) {
-            let (_, checked) = check_output(&sc, &fixture.text, &broken);
-            if checked.failures.is_empty() {
-                failures.push(format!("{}: checker accepted {defect}", sc.label()));
+    over_shared(test, |dir, failures| {
+        let fixture = portkey_fixtures(dir)
+            .into_iter()
+            .find(|f| f.name == "gateway-1.7.7-main--base.helm4-stdin.yaml")
+            .expect("base helm4 fixture");
+        for mode in Mode::ALL {
+            let sc = portkey_scenario(&fixture, mode, &KEYS);
+            let run = crate::support::run_vaultwire(&sc.args(), &fixture.text);
+            if !run.success() {
+                failures.push(format!(
+                    "{}: exit {:?}: {}",
+                    sc.label(),
+                    run.code,
+                    run.stderr
+                ));
+                continue;
+            }
+            let (_, clean) = check_output(&sc, &fixture.text, &run.stdout);
+            failures.extend(clean.failures);
+            for (defect, broken) in planted_defects(mode, &fixture.text, &run.stdout) {
+                let (_, checked) = check_output(&sc, &fixture.text, &broken);
+                if checked.failures.is_empty() {
+                    failures.push(format!("{}: checker accepted {defect}", sc.label()));
+                }
             }
         }
-    }
-    report(test, &failures);
+    });
 }
 
 /// (description, output with that defect).

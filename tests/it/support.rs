@@ -46,6 +46,17 @@ pub fn shared_dir_required(test: &str) -> Option<PathBuf> {
     dir
 }
 
+/// A test over `../shared`: `body` gets the fixtures' directory and the failure list, then every
+/// failure is reported at once. Skipped (or failed under `CI=true`) as `shared_dir_required` says.
+pub fn over_shared(test: &str, body: impl FnOnce(&Path, &mut Vec<String>)) {
+    let Some(dir) = shared_dir_required(test) else {
+        return;
+    };
+    let mut failures = Vec::new();
+    body(&dir, &mut failures);
+    report(test, &failures);
+}
+
 pub fn read_text(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
