@@ -18,25 +18,22 @@ const outDir = path.join(root, 'target/wasm-parity');
 fs.rmSync(outDir, { recursive: true, force: true });
 fs.mkdirSync(outDir, { recursive: true });
 
-// THE SAMPLE. What every shared fixture does in every mode is proven by the Rust integration
-// tests (tests/it) against the native CLI; what this suite proves is that the other builds of the
-// same library (Node wasm-bindgen, the wasip1 CLI, the Helm Wasm plugin) give the native CLI's
-// bytes. For that, a few inputs of every shape suffice:
-//   - the repository's examples: both Helm 4 streams and the Helm 3 manifest (always here);
-//   - one Helm 4 render per third-party chart (podinfo, supabase, mastodon, sentry, authelia):
-//     other workloads (Jobs, CronJobs, Pods, a StatefulSet), hooks, the Portkey keys absent;
-//     sentry (142 kB, 37 Deployments) is the largest input and the one timed below;
-//   - Portkey 1.7.7 base (the chart's own Secret, dataservice aliases), Portkey 1.7.7
-//     use-vault-injection (the chart sets its own injector role: mount with another role is
-//     refused, same text required), and a Helm 3 manifest of the older chart 1.1.5.
-// A listed shared file that is missing fails the run (it would silently shrink the sample).
+// THE SAMPLE (tests/sample.json, the one definition every suite but tests/it uses). What every
+// shared fixture does in every mode is proven by the Rust integration tests (tests/it) against the
+// native CLI; what this suite proves is that the other builds of the same library (Node
+// wasm-bindgen, the wasip1 CLI, the Helm Wasm plugin) give the native CLI's bytes. For that, a few
+// inputs of every shape suffice: the repository's examples (both Helm 4 streams and the Helm 3
+// manifest, always here), the sampled Portkey renders (among them use-vault-injection: the chart
+// sets its own injector role, so mount with another role is refused, same text required) and one
+// Helm 4 render per other chart (Jobs, CronJobs, Pods, a StatefulSet, hooks; sentry, 142 kB, is the
+// largest input and the one timed below). A listed shared file that is missing fails the run (it
+// would silently shrink the sample).
 const examples = ['portkey-mini.helm4-stdin.yaml', 'portkey-mini-configmap.helm4-stdin.yaml',
   'portkey-mini.manifest.yaml'].map((n) => path.join(root, 'examples', n));
+const SAMPLE = JSON.parse(fs.readFileSync(path.join(root, 'tests/sample.json'), 'utf8'));
 const sharedSample = [
-  ...['podinfo', 'supabase', 'mastodon', 'sentry', 'authelia'].map((c) => `charts/${c}.helm4-stdin.yaml`),
-  'portkey/gateway-1.7.7-main--base.helm4-stdin.yaml',
-  'portkey/gateway-1.7.7-main--use-vault-injection.helm4-stdin.yaml',
-  'portkey/gateway-1.1.5-vaultdoc--base.manifest.yaml',
+  ...SAMPLE.portkey.map((f) => `portkey/${f}`),
+  ...[...Object.keys(SAMPLE.charts), ...SAMPLE.filesOnly].map((c) => `charts/${c}.helm4-stdin.yaml`),
 ];
 const shared = path.join(root, '../shared/fixtures');
 const inputs = [...examples];
@@ -49,14 +46,10 @@ if (missing.length) {
   process.exit(1);
 }
 
-const PORTKEY = ['PORTKEY_CLIENT_AUTH', 'ANALYTICS_STORE_USER', 'ANALYTICS_STORE_PASSWORD', 'REDIS_URL'];
-// The keys each chart's workloads read (so that every mode rewrites something); authelia reads
-// its Secret as files only, so it keeps the Portkey keys: the "key not carried" warning path.
-const CHART_KEYS = {
-  podinfo: ['PODINFO_UI_COLOR'], supabase: ['serviceKey', 'anonKey'],
-  mastodon: ['redis-password'], sentry: ['redis-password'],
-};
-const keysOf = (file) => CHART_KEYS[path.basename(file).split('.')[0]] || PORTKEY;
+const PORTKEY = SAMPLE.portkeyKeys;
+// The keys each chart's workloads read (so that every mode rewrites something); a files-only chart
+// keeps the Portkey keys: the "key not carried" warning path.
+const keysOf = (file) => SAMPLE.charts[path.basename(file).split('.')[0]]?.keys || PORTKEY;
 const q = JSON.stringify;
 // Each mode as CLI flags and as the config file text the page would write.
 function modes(keys) {
