@@ -48,6 +48,21 @@ KNOWN_BUG_SEEN = []
 GENERATED = set()  # the operators' kinds seen in vaultwire's output
 
 
+def strict(schema):
+    """The schema as the API server's strict field validation reads it (kubectl apply
+    --validate=strict): an object with declared properties takes no other field, unless it says
+    so (x-kubernetes-preserve-unknown-fields, additionalProperties). Without this, a misspelt field
+    in an ExternalSecret would validate, and the API server would drop it (pruning)."""
+    if isinstance(schema, dict):
+        schema = {k: strict(v) for k, v in schema.items()}
+        if ("properties" in schema and "additionalProperties" not in schema
+                and not schema.get("x-kubernetes-preserve-unknown-fields")):
+            schema["additionalProperties"] = False
+    elif isinstance(schema, list):
+        schema = [strict(v) for v in schema]
+    return schema
+
+
 def crd_schemas():
     """(apiVersion, kind) -> a validator of its schema, from the served versions of the shared CRDs."""
     schemas = {}
@@ -56,7 +71,7 @@ def crd_schemas():
         group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
         for v in crd["spec"]["versions"]:
             if v.get("served"):
-                schema = v["schema"]["openAPIV3Schema"]
+                schema = strict(v["schema"]["openAPIV3Schema"])
                 cls = jsonschema.validators.validator_for(schema)
                 cls.check_schema(schema)  # once per CRD version; jsonschema.validate would per document
                 schemas[(f"{group}/{v['name']}", kind)] = cls(schema)
