@@ -19,12 +19,13 @@ SECRET = "portkey-gateway-env"
 VAULT_PATH = "kv/data/portkey/gateway/config"
 
 FIXTURES = [PORTKEY / f for f in SAMPLE["portkey"]] if PORTKEY.is_dir() else []
-NO_SHARED = pytest.param(None, marks=pytest.mark.skip(reason=f"{PORTKEY} does not exist (CI always has ../shared)"))
+NO_SHARED = pytest.mark.skip(reason=f"{PORTKEY} does not exist (CI always has ../shared)")
 
 
 def params(mode):
     if not FIXTURES:
-        return [NO_SHARED]
+        # ids are MODE-FIXTURE, as conftest's summary reads them
+        return [pytest.param(None, id=f"{mode}-no-shared", marks=NO_SHARED)]
     return [pytest.param(f, id=f"{mode}-{f.name[:-5]}") for f in FIXTURES]
 
 
